@@ -1,0 +1,61 @@
+using System.Buffers;
+using System.Text.Json;
+using Gatehouse.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Admin;
+
+/// <summary>The admin listener's endpoints. Loopback by default; the observability issue adds auth, routes and the dashboard.</summary>
+internal static class AdminEndpoints
+{
+    public static void Map(IEndpointRouteBuilder admin, GatewayHost host)
+    {
+        // RequestDelegate overloads: no reflection-based delegate binding, so the admin API stays Native-AOT safe.
+        admin.MapGet("/healthz", context => context.Response.WriteAsync("ok\n"));
+        admin.MapGet("/readyz", context =>
+        {
+            context.Response.StatusCode = host.IsReady ? 200 : 503;
+            return context.Response.WriteAsync(host.IsReady ? "ready\n" : "starting\n");
+        });
+        admin.MapGet("/config/status", context => WriteStatusAsync(context, host.Status));
+        admin.MapPost("/reload", async context =>
+        {
+            var status = await host.ReloadAsync("admin API");
+            context.Response.StatusCode = status.LastAttemptSucceeded ? 200 : 422;
+            await WriteStatusAsync(context, status);
+        });
+    }
+
+    private static Task WriteStatusAsync(HttpContext context, ConfigStatus status)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("generation", status.Generation);
+            json.WriteString("hash", status.Hash);
+            json.WriteString("loadedAt", status.LoadedAt);
+            json.WriteString("lastAttemptAt", status.LastAttemptAt);
+            json.WriteBoolean("lastAttemptSucceeded", status.LastAttemptSucceeded);
+            json.WriteString("reason", status.Reason);
+            json.WriteStartArray("errors");
+            foreach (var error in status.Errors)
+            {
+                json.WriteStartObject();
+                json.WriteString("file", error.File);
+                json.WriteNumber("line", error.Line);
+                json.WriteNumber("column", error.Column);
+                json.WriteString("message", error.Message);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        context.Response.ContentType = "application/json";
+        return context.Response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
+    }
+}

@@ -1,0 +1,188 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Gatehouse.Policies.RequestLimits;
+using Gatehouse.Proxy;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.LoadBalancing;
+
+namespace Gatehouse.Configuration;
+
+/// <summary>Compiles validated options into a <see cref="GatewaySnapshot"/> of YARP routes, clusters and route policies.</summary>
+internal static class GatewayCompiler
+{
+    public static GatewaySnapshot Compile(GatewayOptions options, string source, long generation)
+    {
+        var limits = options.Limits;
+        var maxBody = limits.MaxBodyBytes ?? RequestLimitsOptions.Defaults.MaxBodyBytes!.Value;
+        var routes = new List<RouteConfig>(options.Routes.Count);
+        var compiled = new Dictionary<string, CompiledRoute>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Routes.Count; i++)
+        {
+            var route = options.Routes[i];
+            var compiledRoute = new CompiledRoute
+            {
+                Name = route.Name,
+                Service = route.Service,
+                Options = route,
+                MaxBodyBytes = route.Limits?.MaxBodyBytes ?? maxBody,
+                WebSockets = route.WebSockets,
+            };
+            compiled[route.Name] = compiledRoute;
+            routes.Add(new RouteConfig
+            {
+                RouteId = route.Name,
+                ClusterId = route.Service,
+
+                // File order decides: the first route that matches wins (as in Envoy), whatever the templates' precedence.
+                Order = i,
+                Match = CompileMatch(route.Match),
+                Transforms = CompileTransforms(route),
+                Metadata = new RouteMetadata(compiledRoute, generation),
+            });
+        }
+
+        return new GatewaySnapshot
+        {
+            Options = options,
+            Generation = generation,
+            Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source))),
+            Source = source,
+            LoadedAt = DateTimeOffset.UtcNow,
+            ProxyRoutes = routes,
+            ProxyClusters = options.Services.Select(CompileCluster).ToList(),
+            Routes = compiled.ToFrozenDictionary(StringComparer.Ordinal),
+            MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,
+            MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
+            MaxBodyBytes = maxBody,
+        };
+    }
+
+    private static RouteMatch CompileMatch(MatchOptions match) => new()
+    {
+        Path = match.Path,
+        Methods = match.Methods.Count == 0 ? null : match.Methods.ToList(),
+        Hosts = match.Hosts.Count == 0 ? null : match.Hosts.ToList(),
+        Headers = match.Headers.Count == 0 ? null : match.Headers.Select(h => new RouteHeader
+        {
+            Name = h.Name,
+            Values = h.Values.Count == 0 ? null : h.Values.ToList(),
+            IsCaseSensitive = h.CaseSensitive,
+            Mode = h.Mode switch
+            {
+                ValueMatchMode.Prefix => HeaderMatchMode.HeaderPrefix,
+                ValueMatchMode.Contains => HeaderMatchMode.Contains,
+                ValueMatchMode.NotContains => HeaderMatchMode.NotContains,
+                ValueMatchMode.Exists => HeaderMatchMode.Exists,
+                ValueMatchMode.NotExists => HeaderMatchMode.NotExists,
+                _ => HeaderMatchMode.ExactHeader,
+            },
+        }).ToList(),
+        QueryParameters = match.Query.Count == 0 ? null : match.Query.Select(q => new RouteQueryParameter
+        {
+            Name = q.Name,
+            Values = q.Values.Count == 0 ? null : q.Values.ToList(),
+            IsCaseSensitive = q.CaseSensitive,
+            Mode = q.Mode switch
+            {
+                ValueMatchMode.Prefix => QueryParameterMatchMode.Prefix,
+                ValueMatchMode.Contains => QueryParameterMatchMode.Contains,
+                ValueMatchMode.NotContains => QueryParameterMatchMode.NotContains,
+                ValueMatchMode.Exists => QueryParameterMatchMode.Exists,
+                _ => QueryParameterMatchMode.Exact,
+            },
+        }).ToList(),
+    };
+
+    /// <summary>Route edits become YARP's own transforms, so YARP validates and runs them.</summary>
+    private static List<IReadOnlyDictionary<string, string>> CompileTransforms(RouteOptions route)
+    {
+        var transforms = new List<IReadOnlyDictionary<string, string>>();
+        if (route.Rewrite?.Path is { } path)
+        {
+            transforms.Add(new Dictionary<string, string> { ["PathPattern"] = path });
+        }
+
+        if (route.Rewrite?.StripPrefix is { } prefix)
+        {
+            transforms.Add(new Dictionary<string, string> { ["PathRemovePrefix"] = prefix });
+        }
+
+        if (route.Headers is { } request)
+        {
+            transforms.AddRange(request.Set.Select(h => new Dictionary<string, string> { ["RequestHeader"] = h.Key, ["Set"] = h.Value }));
+            transforms.AddRange(request.Add.Select(h => new Dictionary<string, string> { ["RequestHeader"] = h.Key, ["Append"] = h.Value }));
+            transforms.AddRange(request.Remove.Select(h => new Dictionary<string, string> { ["RequestHeaderRemove"] = h }));
+        }
+
+        if (route.ResponseHeaders is { } response)
+        {
+            transforms.AddRange(response.Set.Select(h => new Dictionary<string, string> { ["ResponseHeader"] = h.Key, ["Set"] = h.Value, ["When"] = "Always" }));
+            transforms.AddRange(response.Add.Select(h => new Dictionary<string, string> { ["ResponseHeader"] = h.Key, ["Append"] = h.Value, ["When"] = "Always" }));
+            transforms.AddRange(response.Remove.Select(h => new Dictionary<string, string> { ["ResponseHeaderRemove"] = h, ["When"] = "Always" }));
+        }
+
+        return transforms;
+    }
+
+    private static ClusterConfig CompileCluster(ServiceOptions service)
+    {
+        var health = service.HealthCheck;
+        return new ClusterConfig
+        {
+            ClusterId = service.Name,
+            LoadBalancingPolicy = service.LoadBalancing switch
+            {
+                LoadBalancingMode.RoundRobin => LoadBalancingPolicies.RoundRobin,
+                LoadBalancingMode.LeastRequests => LoadBalancingPolicies.LeastRequests,
+                LoadBalancingMode.Random => LoadBalancingPolicies.Random,
+                LoadBalancingMode.First => LoadBalancingPolicies.FirstAlphabetical,
+                _ => LoadBalancingPolicies.PowerOfTwoChoices,
+            },
+            Destinations = service.Targets.ToDictionary(
+                t => t.Url,
+                t => new DestinationConfig { Address = t.Url, Health = t.HealthUrl },
+                StringComparer.OrdinalIgnoreCase),
+            HealthCheck = health is null ? null : new HealthCheckConfig
+            {
+                Active = health.Path is null ? null : new ActiveHealthCheckConfig
+                {
+                    Enabled = true,
+                    Interval = health.Interval,
+                    Timeout = health.Timeout,
+                    Path = health.Path,
+                    Policy = HealthCheckConstants.ActivePolicy.ConsecutiveFailures,
+                },
+                Passive = health.Passive ? new PassiveHealthCheckConfig
+                {
+                    Enabled = true,
+                    Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
+                    ReactivationPeriod = health.ReactivationPeriod,
+                } : null,
+            },
+            Metadata = health is null ? null : new Dictionary<string, string>
+            {
+                ["ConsecutiveFailuresHealthPolicy.Threshold"] = health.UnhealthyAfter.ToString(CultureInfo.InvariantCulture),
+            },
+            HttpRequest = new ForwarderRequestConfig
+            {
+                ActivityTimeout = service.Timeout,
+                Version = service.HttpVersion switch
+                {
+                    "1.1" => System.Net.HttpVersion.Version11,
+                    "2" => System.Net.HttpVersion.Version20,
+                    _ => null,
+                },
+                VersionPolicy = service.HttpVersion switch
+                {
+                    "1.1" => HttpVersionPolicy.RequestVersionOrLower,
+                    "2" => HttpVersionPolicy.RequestVersionExact,
+                    _ => null,
+                },
+            },
+        };
+    }
+}

@@ -1,0 +1,200 @@
+using Gatehouse.Policies.RequestLimits;
+
+namespace Gatehouse.Configuration;
+
+/// <summary>Base of every config record: where in the file it came from, for load-time errors.</summary>
+public abstract record ConfigSection
+{
+    internal SourcePosition Position { get; init; }
+
+    internal IReadOnlyDictionary<string, SourcePosition>? KeyPositions { get; init; }
+
+    internal SourcePosition PositionOf(string key) =>
+        KeyPositions is not null && KeyPositions.TryGetValue(key, out var p) ? p : Position;
+}
+
+/// <summary>The whole config file. Key names are a contract with operators: see docs/configuration.md.</summary>
+public sealed record GatewayOptions : ConfigSection
+{
+    /// <summary>Client listeners. Default <c>http://0.0.0.0:8080</c>. Applied at start; a reload that changes them is refused.</summary>
+    public IReadOnlyList<ListenOptions> Listen { get; init; } = [];
+
+    /// <summary>The admin listener; default <c>http://127.0.0.1:9901</c>.</summary>
+    public AdminOptions Admin { get; init; } = new();
+
+    /// <summary>Global request limits; routes may lower or raise <c>maxBodyBytes</c>.</summary>
+    public RequestLimitsOptions Limits { get; init; } = RequestLimitsOptions.Defaults;
+
+    /// <summary>Backends by name, in file order.</summary>
+    public IReadOnlyList<ServiceOptions> Services { get; init; } = [];
+
+    /// <summary>Routes in file order: the first route that matches a request wins.</summary>
+    public IReadOnlyList<RouteOptions> Routes { get; init; } = [];
+}
+
+public enum ListenProtocols
+{
+    Http1,
+    Http2,
+    Http1AndHttp2,
+}
+
+public sealed record ListenOptions : ConfigSection
+{
+    /// <summary><c>http://host:port</c>, <c>https://host:port</c>, or <c>h2c://host:port</c> (cleartext HTTP/2 with prior knowledge).</summary>
+    public required string Url { get; init; }
+
+    /// <summary>Default: HTTP/1.1 and HTTP/2 for https, HTTP/1.1 for http, HTTP/2 for h2c.</summary>
+    public ListenProtocols? Protocols { get; init; }
+
+    public CertificateOptions? Certificate { get; init; }
+}
+
+public sealed record CertificateOptions : ConfigSection
+{
+    /// <summary>PEM or PFX certificate file.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>PEM private key file, when <see cref="Path"/> is a PEM certificate.</summary>
+    public string? KeyPath { get; init; }
+
+    public string? Password { get; init; }
+}
+
+public sealed record AdminOptions : ConfigSection
+{
+    /// <summary>Default <c>http://127.0.0.1:9901</c>; empty string turns the admin listener off.</summary>
+    public string Listen { get; init; } = "http://127.0.0.1:9901";
+}
+
+public enum LoadBalancingMode
+{
+    PowerOfTwoChoices,
+    RoundRobin,
+    LeastRequests,
+    Random,
+    First,
+}
+
+public sealed record ServiceOptions : ConfigSection
+{
+    public required string Name { get; init; }
+
+    public IReadOnlyList<TargetOptions> Targets { get; init; } = [];
+
+    /// <summary>Default <c>powerOfTwoChoices</c>.</summary>
+    public LoadBalancingMode LoadBalancing { get; init; } = LoadBalancingMode.PowerOfTwoChoices;
+
+    public HealthCheckOptions? HealthCheck { get; init; }
+
+    /// <summary>Longest silence from the backend (no headers, no body bytes) before 504. Default 100s (YARP's).</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>HTTP version to the backend: <c>1.1</c>, <c>2</c> (TLS or h2c) or <c>auto</c> (default: 2 when TLS offers it, else 1.1).</summary>
+    public string? HttpVersion { get; init; }
+}
+
+public sealed record TargetOptions : ConfigSection
+{
+    public required string Url { get; init; }
+
+    /// <summary>A different address for active health probes, when the backend serves them elsewhere.</summary>
+    public string? HealthUrl { get; init; }
+}
+
+public sealed record HealthCheckOptions : ConfigSection
+{
+    /// <summary>Active probe path; no active probing when absent.</summary>
+    public string? Path { get; init; }
+
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Consecutive failed probes before a target is taken out. Default 2.</summary>
+    public int UnhealthyAfter { get; init; } = 2;
+
+    /// <summary>Passive checks: a target failing too many proxied requests is taken out for <see cref="ReactivationPeriod"/>. Default on.</summary>
+    public bool Passive { get; init; } = true;
+
+    public TimeSpan ReactivationPeriod { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed record RouteOptions : ConfigSection
+{
+    public required string Name { get; init; }
+
+    public required MatchOptions Match { get; init; }
+
+    public required string Service { get; init; }
+
+    public RewriteOptions? Rewrite { get; init; }
+
+    /// <summary>Request header edits sent to the backend.</summary>
+    public HeaderEditOptions? Headers { get; init; }
+
+    /// <summary>Response header edits sent to the client.</summary>
+    public HeaderEditOptions? ResponseHeaders { get; init; }
+
+    public RequestLimitsOptions? Limits { get; init; }
+
+    /// <summary>Allow WebSocket upgrades on this route. Default false: other routes never pass an Upgrade on.</summary>
+    public bool WebSockets { get; init; }
+}
+
+public sealed record MatchOptions : ConfigSection
+{
+    /// <summary>ASP.NET Core route template: <c>/api/{id}</c>, <c>/files/{**rest}</c>.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>Empty means any method.</summary>
+    public IReadOnlyList<string> Methods { get; init; } = [];
+
+    /// <summary>Host names, with optional <c>*.</c> wildcard prefix and port. Empty means any host.</summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+
+    public IReadOnlyList<ValueMatchOptions> Headers { get; init; } = [];
+
+    public IReadOnlyList<ValueMatchOptions> Query { get; init; } = [];
+}
+
+public enum ValueMatchMode
+{
+    Exact,
+    Prefix,
+    Contains,
+    NotContains,
+    Exists,
+    NotExists,
+}
+
+/// <summary>A header or query parameter condition.</summary>
+public sealed record ValueMatchOptions : ConfigSection
+{
+    public required string Name { get; init; }
+
+    /// <summary>Any of these values matches (empty for exists / notExists).</summary>
+    public IReadOnlyList<string> Values { get; init; } = [];
+
+    public ValueMatchMode Mode { get; init; } = ValueMatchMode.Exact;
+
+    public bool CaseSensitive { get; init; }
+}
+
+public sealed record RewriteOptions : ConfigSection
+{
+    /// <summary>New path template using the match's route values, e.g. <c>/users/{**rest}</c>.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>A path prefix removed before forwarding, e.g. <c>/api</c>.</summary>
+    public string? StripPrefix { get; init; }
+}
+
+public sealed record HeaderEditOptions : ConfigSection
+{
+    public IReadOnlyList<KeyValuePair<string, string>> Set { get; init; } = [];
+
+    public IReadOnlyList<KeyValuePair<string, string>> Add { get; init; } = [];
+
+    public IReadOnlyList<string> Remove { get; init; } = [];
+}

@@ -1,0 +1,37 @@
+using System.Collections.Frozen;
+using Gatehouse.Proxy;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gatehouse.Configuration;
+
+/// <summary>
+/// One loaded config, compiled: YARP routes and clusters plus each route's compiled policies. Immutable; a reload
+/// builds a new one and swaps it in atomically, so a request sees one whole config, never half of two.
+/// </summary>
+internal sealed class GatewaySnapshot
+{
+    public required GatewayOptions Options { get; init; }
+
+    /// <summary>Increases by one with every successful load; part of each route's YARP metadata so endpoints rebuild.</summary>
+    public required long Generation { get; init; }
+
+    /// <summary>SHA-256 of the config text, for status and logs.</summary>
+    public required string Hash { get; init; }
+
+    public required string Source { get; init; }
+
+    public required DateTimeOffset LoadedAt { get; init; }
+
+    public required IReadOnlyList<RouteConfig> ProxyRoutes { get; init; }
+
+    public required IReadOnlyList<ClusterConfig> ProxyClusters { get; init; }
+
+    public required FrozenDictionary<string, CompiledRoute> Routes { get; init; }
+
+    /// <summary>Global limits with defaults filled in.</summary>
+    public required long MaxUrlBytes { get; init; }
+
+    public required long MaxHeaderBytes { get; init; }
+
+    public required long MaxBodyBytes { get; init; }
+}

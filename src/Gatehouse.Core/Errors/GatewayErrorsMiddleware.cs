@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Model;
+
+namespace Gatehouse.Errors;
+
+/// <summary>
+/// Outermost stage: assigns the request id, turns exceptions into 500 problem+json without their text, and
+/// gives a problem+json body to bodiless errors that routing made (404 no route, 405 with <c>Allow</c>).
+/// Responses that came from a backend are never touched.
+/// </summary>
+internal sealed partial class GatewayErrorsMiddleware(RequestDelegate next, ILogger<GatewayErrorsMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        RequestIds.Apply(context);
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException e)
+        {
+            LogBadRequest(logger, context.TraceIdentifier, e.StatusCode, e.Message);
+            var problem = GatewayProblem.ForStatus(e.StatusCode);
+            await ProblemWriter.WriteAsync(context, problem, null, closeConnection: true);
+            return;
+        }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            LogUnhandled(logger, context.TraceIdentifier, e);
+            await ProblemWriter.WriteAsync(context, GatewayProblem.Internal, "The gateway failed to handle the request; quote the request id when reporting it.");
+            return;
+        }
+
+        var response = context.Response;
+        if (response.StatusCode >= 400 && !response.HasStarted && context.Features.Get<IReverseProxyFeature>() is null)
+        {
+            await WriteRoutingProblemAsync(context, response.StatusCode);
+        }
+    }
+
+    private static Task WriteRoutingProblemAsync(HttpContext context, int status)
+    {
+        var allow = context.Response.Headers.Allow;
+        var problem = GatewayProblem.ForStatus(status);
+        var detail = status switch
+        {
+            404 => $"No route matches {context.Request.Method} {context.Request.Host}{context.Request.Path}. 'gatehouse explain' shows why each route did not match.",
+            405 => $"The route for {context.Request.Path} does not accept {context.Request.Method}; allowed: {allow}.",
+            _ => null,
+        };
+        // Allow is part of a 405's meaning (RFC 9110 15.5.6), so it survives the header reset.
+        return ProblemWriter.WriteAsync(context, problem, detail, allow: status == 405 ? allow : default);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Unhandled error for request {RequestId}")]
+    private static partial void LogUnhandled(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Bad request {RequestId}: {StatusCode} {Reason}")]
+    private static partial void LogBadRequest(ILogger logger, string requestId, int statusCode, string reason);
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+
+namespace Gatehouse.Errors;
+
+/// <summary>
+/// The catalogue of responses the gateway itself makes. Each cause has a stable <c>type</c> URI (RFC 9457) that
+/// clients and dashboards can switch on; docs/errors.md describes each one.
+/// </summary>
+internal sealed class GatewayProblem
+{
+    private const string TypeBase = "https://gatehouse.dev/problems/";
+
+    public static readonly GatewayProblem BadRequest = new("bad-request", 400, "Bad request");
+    public static readonly GatewayProblem AmbiguousFraming = new("ambiguous-framing", 400, "Ambiguous request framing");
+    public static readonly GatewayProblem NoRoute = new("no-route", 404, "No route matches the request");
+    public static readonly GatewayProblem MethodNotAllowed = new("method-not-allowed", 405, "Method not allowed on this route");
+    public static readonly GatewayProblem BodyTooLarge = new("body-too-large", 413, "Request body too large");
+    public static readonly GatewayProblem UrlTooLong = new("url-too-long", 414, "Request URL too long");
+    public static readonly GatewayProblem HeadersTooLarge = new("headers-too-large", 431, "Request headers too large");
+    public static readonly GatewayProblem Internal = new("internal-error", 500, "Internal gateway error");
+    public static readonly GatewayProblem BadGateway = new("bad-gateway", 502, "The backend could not be reached or failed");
+    public static readonly GatewayProblem NoHealthyTarget = new("no-healthy-target", 503, "No healthy backend target");
+    public static readonly GatewayProblem GatewayTimeout = new("gateway-timeout", 504, "The backend did not answer in time");
+
+    private GatewayProblem(string slug, int status, string title)
+    {
+        Slug = slug;
+        Status = status;
+        Title = title;
+        Type = JsonEncodedText.Encode(TypeBase + slug);
+        EncodedTitle = JsonEncodedText.Encode(title);
+    }
+
+    public string Slug { get; }
+
+    public int Status { get; }
+
+    public string Title { get; }
+
+    public JsonEncodedText Type { get; }
+
+    public JsonEncodedText EncodedTitle { get; }
+
+    /// <summary>The problem for a status code that the framework produced without a body (e.g. 405 from routing).</summary>
+    public static GatewayProblem ForStatus(int status) => status switch
+    {
+        400 => BadRequest,
+        404 => NoRoute,
+        405 => MethodNotAllowed,
+        413 => BodyTooLarge,
+        414 => UrlTooLong,
+        431 => HeadersTooLarge,
+        502 => BadGateway,
+        503 => NoHealthyTarget,
+        504 => GatewayTimeout,
+        >= 500 => Internal,
+        _ => new GatewayProblem($"http-{status}", status, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } p ? p : "Error"),
+    };
+}

@@ -1,0 +1,258 @@
+using Gatehouse.Admin;
+using Gatehouse.Configuration;
+using Gatehouse.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gatehouse.Hosting;
+
+/// <summary>
+/// A running gateway: the proxy listeners, the admin listener and the reload machinery. Used by
+/// <c>gatehouse run</c> and, in-process on port 0, by the functional tests.
+/// </summary>
+public sealed partial class GatewayHost : IAsyncDisposable
+{
+    private readonly GatewayHostOptions _options;
+    private readonly WebApplication _app;
+    private readonly WebApplication? _admin;
+    private readonly GatewayState _state;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private ConfigFileWatcher? _watcher;
+    private System.Runtime.InteropServices.PosixSignalRegistration? _signal;
+
+    private GatewayHost(GatewayHostOptions options, GatewaySnapshot snapshot)
+    {
+        _options = options;
+        _state = new GatewayState(snapshot);
+        Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, "initial load", []);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
+        ConfigureLogging(builder.Logging, options);
+        builder.WebHost.ConfigureKestrel(k => KestrelSetup.Configure(k, snapshot));
+        builder.Services.AddSingleton(_state);
+        GatewayPipeline.AddGatewayServices(builder.Services);
+        _app = builder.Build();
+        GatewayPipeline.UseGateway(_app);
+        _logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Host");
+
+        if (snapshot.Options.Admin.Listen.Length > 0)
+        {
+            var adminBuilder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
+            ConfigureLogging(adminBuilder.Logging, options);
+            var adminUri = new Uri(snapshot.Options.Admin.Listen);
+            adminBuilder.WebHost.ConfigureKestrel(k =>
+            {
+                k.AddServerHeader = false;
+                k.Listen(KestrelSetup.ParseAddress(adminUri.Host), adminUri.Port);
+            });
+            _admin = adminBuilder.Build();
+            AdminEndpoints.Map(_admin, this);
+        }
+    }
+
+    /// <summary>The outcome of the last load or reload, for the admin API and tests.</summary>
+    public ConfigStatus Status { get; private set; }
+
+    public bool IsReady { get; private set; }
+
+    /// <summary>The proxy listeners' actual addresses (port 0 resolved).</summary>
+    public IReadOnlyList<string> Urls => Addresses(_app);
+
+    public string? AdminUrl => _admin is null ? null : Addresses(_admin).FirstOrDefault();
+
+    internal GatewayState State => _state;
+
+    /// <summary>Loads, validates and compiles the config; throws <see cref="ConfigException"/> with every error.</summary>
+    public static async Task<GatewayHost> CreateAsync(GatewayHostOptions options)
+    {
+        var (text, name) = ReadSource(options);
+        var snapshot = await CompileAsync(text, name, options, generation: 1);
+        return new GatewayHost(options, snapshot);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken);
+        if (_admin is not null)
+        {
+            await _admin.StartAsync(cancellationToken);
+        }
+
+        if (_options.ConfigPath is { } path && _options.WatchConfigFile)
+        {
+            _watcher = new ConfigFileWatcher(path, () => _ = ReloadAsync("file changed"));
+        }
+
+        if (_options.ReloadOnSignal && !OperatingSystem.IsWindows())
+        {
+            _signal = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGHUP,
+                context =>
+                {
+                    context.Cancel = true;
+                    _ = ReloadAsync("SIGHUP");
+                });
+        }
+
+        IsReady = true;
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            var urls = string.Join(", ", Urls);
+            LogStarted(_logger, urls, AdminUrl ?? "off", _state.Current.Hash[..12]);
+        }
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>
+    /// Parse → validate → compile → swap. A bad file is refused with its errors logged and recorded in
+    /// <see cref="Status"/>; the config in force keeps serving. Reloads are serialised (they are rare and must not interleave).
+    /// </summary>
+    public async Task<ConfigStatus> ReloadAsync(string reason)
+    {
+        await _reloadGate.WaitAsync();
+        try
+        {
+            var current = _state.Current;
+            try
+            {
+                var (text, name) = ReadSource(_options);
+                if (text == current.Source)
+                {
+                    return Status;
+                }
+
+                var snapshot = await CompileAsync(text, name, _options, current.Generation + 1, _app.Services.GetRequiredService<IConfigValidator>());
+                WarnAboutRestartOnlyChanges(current.Options, snapshot.Options);
+                _state.Swap(snapshot);
+                Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, reason, []);
+                LogReloaded(_logger, reason, snapshot.Generation, snapshot.Hash[..12]);
+            }
+            catch (ConfigException e)
+            {
+                Status = Status with { LastAttemptAt = DateTimeOffset.UtcNow, LastAttemptSucceeded = false, Reason = reason, Errors = e.Errors };
+                foreach (var error in e.Errors)
+                {
+                    LogReloadRefused(_logger, reason, error);
+                }
+            }
+
+            return Status;
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        IsReady = false;
+        _watcher?.Dispose();
+        _signal?.Dispose();
+        if (_admin is not null)
+        {
+            await _admin.StopAsync();
+        }
+
+        await _app.StopAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _watcher?.Dispose();
+        _signal?.Dispose();
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync();
+        }
+
+        await _app.DisposeAsync();
+        _reloadGate.Dispose();
+    }
+
+    private static (string Text, string Name) ReadSource(GatewayHostOptions options)
+    {
+        if (options.ConfigPath is { } path)
+        {
+            try
+            {
+                return (File.ReadAllText(path), path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigException([new ConfigError(path, 0, 0, $"cannot read the file: {e.Message}")]);
+            }
+        }
+
+        return (options.ConfigText ?? throw new ArgumentException("ConfigPath or ConfigText is required"), options.ConfigName);
+    }
+
+    internal static async Task<GatewaySnapshot> CompileAsync(string text, string name, GatewayHostOptions options, long generation, IConfigValidator? validator = null)
+    {
+        Func<string, string?> variables = options.Variables is { } v
+            ? key => v.TryGetValue(key, out var value) ? value : Environment.GetEnvironmentVariable(key)
+            : Environment.GetEnvironmentVariable;
+        var gatewayOptions = ConfigLoader.Load(text, name, variables);
+        var snapshot = GatewayCompiler.Compile(gatewayOptions, text, generation);
+        var errors = await ProxyConfigCheck.CheckAsync(snapshot, name, validator);
+        return errors.Count > 0 ? throw new ConfigException(errors) : snapshot;
+    }
+
+    private void WarnAboutRestartOnlyChanges(GatewayOptions before, GatewayOptions after)
+    {
+        if (!before.Listen.Select(l => (l.Url, l.Protocols, l.Certificate?.Path)).SequenceEqual(after.Listen.Select(l => (l.Url, l.Protocols, l.Certificate?.Path)))
+            || before.Admin.Listen != after.Admin.Listen)
+        {
+            LogRestartNeeded(_logger);
+        }
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, GatewayHostOptions options)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        // YARP and ASP.NET Core log every request at Information; at gateway volume that costs more than the proxying.
+        logging.SetMinimumLevel(options.MinimumLogLevel);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Yarp", LogLevel.Warning);
+
+        // YARP registers data protection for session affinity, which Gatehouse does not use; its key-storage warning is noise.
+        logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        options.ConfigureLogging?.Invoke(logging);
+    }
+
+    private static string[] Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Gatehouse listening on {Urls}; admin on {AdminUrl}; config {Hash}")]
+    private static partial void LogStarted(ILogger logger, string urls, string adminUrl, string hash);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Config reloaded ({Reason}): generation {Generation}, hash {Hash}")]
+    private static partial void LogReloaded(ILogger logger, string reason, long generation, string hash);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Config reload ({Reason}) refused, the running config keeps serving: {Error}")]
+    private static partial void LogReloadRefused(ILogger logger, string reason, ConfigError error);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The new config changes 'listen' or 'admin'; those take effect on restart only. Everything else was applied.")]
+    private static partial void LogRestartNeeded(ILogger logger);
+}
+
+/// <summary>What the last load or reload did.</summary>
+public sealed record ConfigStatus(long Generation, string Hash, DateTimeOffset LoadedAt, bool LastAttemptSucceeded, string Reason, IReadOnlyList<ConfigError> Errors)
+{
+    public DateTimeOffset LastAttemptAt { get; init; } = LoadedAt;
+}

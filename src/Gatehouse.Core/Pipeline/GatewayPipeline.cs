@@ -1,0 +1,45 @@
+using Gatehouse.Errors;
+using Gatehouse.Policies.RequestLimits;
+using Gatehouse.Proxy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gatehouse.Pipeline;
+
+/// <summary>
+/// THE place where the order of the gateway's stages is fixed. Routes list their policies as a set; the order
+/// here decides when each runs. A new policy adds one line in its place below and reads its compiled form from
+/// the endpoint's metadata (see <see cref="CompiledRoute"/>).
+/// </summary>
+internal static class GatewayPipeline
+{
+    public static void AddGatewayServices(IServiceCollection services)
+    {
+        services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
+        services.AddReverseProxy().AddTransforms<HopByHopTransformProvider>();
+    }
+
+    public static void UseGateway(WebApplication app)
+    {
+        app.UseMiddleware<GatewayErrorsMiddleware>();   // request id; problem+json for all the gateway itself answers
+        app.UseMiddleware<RequestLimitsMiddleware>();   // URL 414, headers 431, ambiguous framing 400: no route needed
+        app.UseRouting();                               // YARP routes are endpoints: path, host, method, header, query
+
+        // Later stages plug in here, in this order: IP filter, authentication, authorization, rate limits, cache.
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.UseMiddleware<ForwarderErrorsMiddleware>();  // 502/503/504/413 from forwarding, as problem+json
+            proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413
+            proxy.UseMiddleware<UpgradeGuardMiddleware>();     // Upgrade only for WebSocket routes
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        }).ConfigureEndpoints((endpoint, route) =>
+        {
+            if (route.Metadata is RouteMetadata metadata)
+            {
+                endpoint.Add(b => b.Metadata.Add(metadata.Route));
+            }
+        });
+    }
+}

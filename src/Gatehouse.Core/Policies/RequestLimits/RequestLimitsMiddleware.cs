@@ -1,0 +1,52 @@
+using Gatehouse.Configuration;
+using Gatehouse.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Policies.RequestLimits;
+
+/// <summary>
+/// Limits that need no route: URL length (414), header size (431) and ambiguous framing (400 and close).
+/// Kestrel enforces looser hard limits as a backstop (see <c>KestrelLimits</c>); checking here instead of
+/// relying on Kestrel alone is what lets these answers be problem+json and follow reloads.
+/// </summary>
+internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState state)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var snapshot = state.Current;
+        var request = context.Request;
+        var target = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        if (target.Length > snapshot.MaxUrlBytes)
+        {
+            return ProblemWriter.WriteAsync(context, GatewayProblem.UrlTooLong,
+                $"The request target is {target.Length} bytes; the limit is {snapshot.MaxUrlBytes}.", closeConnection: true);
+        }
+
+        var headerBytes = 0L;
+        foreach (var header in request.Headers)
+        {
+            // name + ": " + value + CRLF, as on the wire in HTTP/1.1.
+            headerBytes += header.Key.Length + 4;
+            foreach (var value in header.Value)
+            {
+                headerBytes += value?.Length ?? 0;
+            }
+        }
+
+        if (headerBytes > snapshot.MaxHeaderBytes)
+        {
+            return ProblemWriter.WriteAsync(context, GatewayProblem.HeadersTooLarge,
+                $"The request headers are {headerBytes} bytes; the limit is {snapshot.MaxHeaderBytes}.", closeConnection: true);
+        }
+
+        // RFC 9112 6.3: a message with both is a smuggling attempt or a broken client; never pass it on.
+        if (request.Headers.ContentLength is not null && request.Headers.TransferEncoding.Count > 0)
+        {
+            return ProblemWriter.WriteAsync(context, GatewayProblem.AmbiguousFraming,
+                "The request has both Content-Length and Transfer-Encoding.", closeConnection: true);
+        }
+
+        return next(context);
+    }
+}

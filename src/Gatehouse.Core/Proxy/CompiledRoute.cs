@@ -1,0 +1,22 @@
+using Gatehouse.Configuration;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// A route's compiled policies, attached to its YARP endpoint as metadata. Middleware reads it with
+/// <c>GetEndpoint()?.Metadata.GetMetadata&lt;CompiledRoute&gt;()</c>: the route and its policies always come
+/// from the same snapshot because they travel on the same endpoint.
+/// </summary>
+internal sealed class CompiledRoute
+{
+    public required string Name { get; init; }
+
+    public required string Service { get; init; }
+
+    public required RouteOptions Options { get; init; }
+
+    /// <summary>Effective body limit: the route's, else the global one.</summary>
+    public required long MaxBodyBytes { get; init; }
+
+    public required bool WebSockets { get; init; }
+}

@@ -1,0 +1,76 @@
+using Gatehouse.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// Transforms every route gets. YARP drops the fixed hop-by-hop headers but not the ones a message names in its
+/// <c>Connection</c> header (RFC 9110 7.6.1), so this removes those in both directions; it also puts the request
+/// id on the response, replacing any the backend sent (YARP appends backend headers to existing ones).
+/// </summary>
+internal sealed class HopByHopTransformProvider : ITransformProvider
+{
+    public void ValidateRoute(TransformRouteValidationContext context)
+    {
+    }
+
+    public void ValidateCluster(TransformClusterValidationContext context)
+    {
+    }
+
+    public void Apply(TransformBuilderContext context)
+    {
+        context.AddRequestTransform(static transform =>
+        {
+            var connection = transform.HttpContext.Request.Headers.Connection;
+            if (connection.Count > 0)
+            {
+                RemoveNominated(connection, name => transform.ProxyRequest.Headers.Remove(name));
+            }
+
+            return ValueTask.CompletedTask;
+        });
+
+        context.AddResponseTransform(static transform =>
+        {
+            var response = transform.HttpContext.Response;
+            if (transform.ProxyResponse?.Headers.TryGetValues("Connection", out var values) == true)
+            {
+                foreach (var value in values)
+                {
+                    RemoveNominated(value, name => response.Headers.Remove(name));
+                }
+            }
+
+            response.Headers[RequestIds.HeaderName] = transform.HttpContext.TraceIdentifier;
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    /// <summary>Calls <paramref name="remove"/> for each header token in a Connection value, skipping the common no-op ones.</summary>
+    internal static void RemoveNominated(StringValues connection, Action<string> remove)
+    {
+        foreach (var value in connection)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                var token = value.AsSpan()[range].Trim();
+                if (token.Length == 0 || token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+                    || token.Equals("close", StringComparison.OrdinalIgnoreCase) || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                remove(token.ToString());
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Gatehouse.Errors;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Proxy;
+
+/// <summary>
+/// Honours a protocol upgrade only for a WebSocket handshake on a route with <c>webSockets: true</c>. Any other
+/// Upgrade (h2c, SPDY, a WebSocket on another route) is ignored, as RFC 9110 7.8 allows: the request goes on as
+/// plain HTTP, so nothing can be tunnelled past the gateway's policies (h2c smuggling).
+/// </summary>
+internal sealed class UpgradeGuardMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        if (upgrade is { IsUpgradableRequest: true })
+        {
+            var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
+            var isWebSocket = string.Equals(context.Request.Headers.Upgrade, "websocket", StringComparison.OrdinalIgnoreCase);
+            if (route is not { WebSockets: true } || !isWebSocket)
+            {
+                context.Features.Set<IHttpUpgradeFeature>(null);
+                context.Request.Headers.Remove("Upgrade");
+            }
+        }
+        else if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
+        {
+            var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
+            if (route is not { WebSockets: true } || !string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
+            {
+                return ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest,
+                    $"Extended CONNECT for '{connect.Protocol}' is not allowed on this route.");
+            }
+        }
+
+        return next(context);
+    }
+}
