@@ -51,7 +51,8 @@ public static class ConfigLoader
     {
         var diagnostics = new ConfigDiagnostics(fileName);
         var options = Parse(text, diagnostics, variables ?? Environment.GetEnvironmentVariable);
-        if (options is not null && !diagnostics.HasErrors)
+        // Cross-section checks run even after key errors, so one run reports everything it can.
+        if (options is not null)
         {
             GatewayOptionsValidator.Validate(options, diagnostics);
         }
@@ -90,6 +91,11 @@ public static class ConfigLoader
         {
             // YamlDotNet wraps the real cause (e.g. a duplicate key) in InnerException with the same position.
             var message = e.InnerException?.Message ?? e.Message;
+            if (message.Contains("flow", StringComparison.Ordinal))
+            {
+                message += " (quote values that contain { } [ ] or commas, such as route templates: path: \"/users/{id}\")";
+            }
+
             diagnostics.Error(new SourcePosition((int)e.Start.Line, (int)e.Start.Column), $"not valid YAML: {message}");
             return null;
         }

@@ -17,7 +17,7 @@ internal static class ValueParsers
             unitStart--;
         }
 
-        var number = s[..unitStart];
+        var number = s[..unitStart].TrimEnd();
         var unit = s[unitStart..].ToLowerInvariant();
         if (unit.Length == 0)
         {
