@@ -13,7 +13,7 @@ public static class ConfigLoader
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
-    private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod"];
+    private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy"];
     private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "webSockets"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
@@ -34,6 +34,12 @@ public static class ConfigLoader
         ["leastRequests"] = LoadBalancingMode.LeastRequests,
         ["random"] = LoadBalancingMode.Random,
         ["first"] = LoadBalancingMode.First,
+    };
+
+    private static readonly Dictionary<string, bool> WhenAllUnhealthyNames = new()
+    {
+        ["fail"] = false,
+        ["tryAll"] = true,
     };
 
     private static readonly Dictionary<string, ValueMatchMode> MatchModeNames = new()
@@ -283,6 +289,7 @@ public static class ConfigLoader
             UnhealthyAfter = r.Int("unhealthyAfter", 1, 100) ?? defaults.UnhealthyAfter,
             Passive = r.Bool("passive") ?? defaults.Passive,
             ReactivationPeriod = r.Duration("reactivationPeriod") ?? defaults.ReactivationPeriod,
+            TryAllWhenAllUnhealthy = r.Enum("whenAllUnhealthy", WhenAllUnhealthyNames) ?? false,
         };
     }
 

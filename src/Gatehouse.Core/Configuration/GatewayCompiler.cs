@@ -148,6 +148,10 @@ internal static class GatewayCompiler
                 StringComparer.OrdinalIgnoreCase),
             HealthCheck = health is null ? null : new HealthCheckConfig
             {
+                // YARP defaults to HealthyOrPanic, which quietly sends traffic to dead targets; the gateway answers 503 unless asked.
+                AvailableDestinationsPolicy = health.TryAllWhenAllUnhealthy
+                    ? HealthCheckConstants.AvailableDestinations.HealthyOrPanic
+                    : HealthCheckConstants.AvailableDestinations.HealthyAndUnknown,
                 Active = health.Path is null ? null : new ActiveHealthCheckConfig
                 {
                     Enabled = true,

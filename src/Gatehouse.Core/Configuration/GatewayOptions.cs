@@ -118,6 +118,12 @@ public sealed record HealthCheckOptions : ConfigSection
     public bool Passive { get; init; } = true;
 
     public TimeSpan ReactivationPeriod { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// What to do when every target is unhealthy: <c>fail</c> (default: 503 at once, no backend call) or
+    /// <c>tryAll</c> (YARP's and Envoy's "panic" mode: send to all targets anyway).
+    /// </summary>
+    public bool TryAllWhenAllUnhealthy { get; init; }
 }
 
 public sealed record RouteOptions : ConfigSection
