@@ -10,6 +10,9 @@ namespace Gatehouse.Proxy;
 /// Transforms every route gets. YARP drops the fixed hop-by-hop headers but not the ones a message names in its
 /// <c>Connection</c> header (RFC 9110 7.6.1), so this removes those in both directions; it also puts the request
 /// id on the response, replacing any the backend sent (YARP appends backend headers to existing ones).
+/// Known gap: Kestrel rewrites a request's Connection header to the bare option when it holds exactly one of
+/// keep-alive, close or upgrade (<c>keep-alive, X-Foo</c> reaches the app as <c>keep-alive</c>), so headers
+/// nominated beside a single such option cannot be seen here.
 /// </summary>
 internal sealed class HopByHopTransformProvider : ITransformProvider
 {
@@ -23,16 +26,18 @@ internal sealed class HopByHopTransformProvider : ITransformProvider
 
     public void Apply(TransformBuilderContext context)
     {
-        context.AddRequestTransform(static transform =>
+        // First, before the route's own header edits and the X-Forwarded-* transforms: a client must not be able
+        // to strip what the gateway adds by naming it in Connection (hop-by-hop header abuse).
+        context.RequestTransforms.Insert(0, new RequestFuncTransform(static transform =>
         {
             var connection = transform.HttpContext.Request.Headers.Connection;
             if (connection.Count > 0)
             {
-                RemoveNominated(connection, name => transform.ProxyRequest.Headers.Remove(name));
+                RemoveNominated(connection, name => RequestTransform.RemoveHeader(transform, name));
             }
 
             return ValueTask.CompletedTask;
-        });
+        }));
 
         context.AddResponseTransform(static transform =>
         {

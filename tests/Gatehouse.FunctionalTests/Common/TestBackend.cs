@@ -15,6 +15,7 @@ public sealed class TestBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _requests;
+    private int _completed;
 
     private TestBackend(WebApplication app) => _app = app;
 
@@ -24,6 +25,9 @@ public sealed class TestBackend : IAsyncDisposable
 
     /// <summary>Requests seen so far (all paths).</summary>
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Requests whose handler finished without an error (a request cut off mid-body does not count).</summary>
+    public int CompletedRequests => Volatile.Read(ref _completed);
 
     public static async Task<TestBackend> StartAsync(Action<WebApplication> map, HttpProtocols protocols = HttpProtocols.Http1)
     {
@@ -36,10 +40,11 @@ public sealed class TestBackend : IAsyncDisposable
         });
         var app = builder.Build();
         var backend = new TestBackend(app);
-        app.Use((context, next) =>
+        app.Use(async (context, next) =>
         {
             Interlocked.Increment(ref backend._requests);
-            return next(context);
+            await next(context);
+            Interlocked.Increment(ref backend._completed);
         });
         map(app);
         await app.StartAsync();

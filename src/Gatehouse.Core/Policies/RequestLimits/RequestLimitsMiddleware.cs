@@ -41,7 +41,11 @@ internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState
         }
 
         // RFC 9112 6.3: a message with both is a smuggling attempt or a broken client; never pass it on.
-        if (request.Headers.ContentLength is not null && request.Headers.TransferEncoding.Count > 0)
+        // Kestrel (8+) answers such a request itself by moving Content-Length to X-Content-Length, reading the body
+        // as chunked and closing afterwards; a strict edge refuses it instead, so look for either form.
+        var requestHeaders = request.Headers;
+        if (requestHeaders.TransferEncoding.Count > 0
+            && (requestHeaders.ContentLength is not null || requestHeaders.ContainsKey("X-Content-Length")))
         {
             return ProblemWriter.WriteAsync(context, GatewayProblem.AmbiguousFraming,
                 "The request has both Content-Length and Transfer-Encoding.", closeConnection: true);
