@@ -49,7 +49,6 @@ static async Task<int> RunAsync(string[] args)
             Variables = new Dictionary<string, string> { ["DEMO_BACKEND"] = demoUrl },
         };
         Console.WriteLine($"No --config and no ./gatehouse.yaml: running the embedded quick-start config with a demo echo backend at {demoUrl}.");
-        Console.WriteLine("Try: curl -i http://127.0.0.1:8080/demo/hello");
     }
     else
     {
@@ -60,6 +59,11 @@ static async Task<int> RunAsync(string[] args)
     {
         await using var host = await GatewayHost.CreateAsync(options);
         await host.StartAsync();
+        if (demo is not null)
+        {
+            Console.WriteLine($"Try: curl -i {host.Urls[0]}/demo/hello");
+        }
+
         await host.WaitForShutdownAsync();
         return 0;
     }

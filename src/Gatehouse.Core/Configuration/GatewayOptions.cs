@@ -16,7 +16,7 @@ public abstract record ConfigSection
 /// <summary>The whole config file. Key names are a contract with operators: see docs/configuration.md.</summary>
 public sealed record GatewayOptions : ConfigSection
 {
-    /// <summary>Client listeners. Default <c>http://0.0.0.0:8080</c>. Applied at start; a reload that changes them is refused.</summary>
+    /// <summary>Client listeners. Default <c>http://0.0.0.0:8080</c>. Applied at start only: a reload that changes them applies everything else and logs that a restart is needed.</summary>
     public IReadOnlyList<ListenOptions> Listen { get; init; } = [];
 
     /// <summary>The admin listener; default <c>http://127.0.0.1:9901</c>.</summary>

@@ -110,6 +110,11 @@ internal static class GatewayOptionsValidator
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var service in options.Services)
         {
+            if (service.Name.Length == 0)
+            {
+                diagnostics.Error(service.Position, "a service needs a non-empty name");
+            }
+
             if (!names.Add(service.Name))
             {
                 diagnostics.Error(service.Position, $"service '{service.Name}' is defined twice");
@@ -150,7 +155,7 @@ internal static class GatewayOptionsValidator
                     diagnostics.Error(health.PositionOf("path"), $"services.{service.Name}.healthCheck.path must start with '/'");
                 }
 
-                if (health.Timeout > health.Interval)
+                if (health.Path is not null && health.Timeout > health.Interval)
                 {
                     diagnostics.Error(health.PositionOf("timeout"), $"services.{service.Name}.healthCheck.timeout ({health.Timeout.TotalSeconds}s) must not exceed its interval ({health.Interval.TotalSeconds}s)");
                 }
@@ -169,6 +174,11 @@ internal static class GatewayOptionsValidator
         var matchers = new List<RouteMatcher>();
         foreach (var route in options.Routes)
         {
+            if (route.Name.Length == 0)
+            {
+                diagnostics.Error(route.PositionOf("name"), "a route needs a non-empty name");
+            }
+
             if (!names.TryAdd(route.Name, route))
             {
                 diagnostics.Error(route.PositionOf("name"), $"route name '{route.Name}' is already used at line {names[route.Name].Position.Line}");

@@ -46,6 +46,12 @@ internal static class ValueParsers
             return false;
         }
 
+        if (ms.Value >= TimeSpan.FromDays(365).TotalMilliseconds)
+        {
+            error = $"'{text}' is too long; durations are limited to under a year";
+            return false;
+        }
+
         value = TimeSpan.FromMilliseconds(ms.Value);
         return true;
     }
@@ -81,6 +87,12 @@ internal static class ValueParsers
         if (multiplier is null)
         {
             error = $"'{text}' has an unknown unit '{s[unitStart..]}': use B, KB, MB or GB";
+            return false;
+        }
+
+        if (amount * multiplier.Value >= long.MaxValue / 2)
+        {
+            error = $"'{text}' is too large";
             return false;
         }
 

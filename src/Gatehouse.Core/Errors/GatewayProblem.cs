@@ -53,7 +53,7 @@ internal sealed class GatewayProblem
         502 => BadGateway,
         503 => NoHealthyTarget,
         504 => GatewayTimeout,
-        >= 500 => Internal,
+        500 => Internal,
         _ => new GatewayProblem($"http-{status}", status, Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } p ? p : "Error"),
     };
 }

@@ -22,6 +22,7 @@ public class ValueParsersTests
     [InlineData("5 parsecs", "unknown unit")]
     [InlineData("fast", "not a duration")]
     [InlineData("ms", "not a duration")]
+    [InlineData("100000000d", "too long")]
     public void TryParseDuration_InvalidText_ExplainsWhy(string text, string reason)
     {
         Assert.False(ValueParsers.TryParseDuration(text, out _, out var error));
@@ -46,6 +47,7 @@ public class ValueParsersTests
     [InlineData("10 furlongs")]
     [InlineData("big")]
     [InlineData("-1KB")]
+    [InlineData("99999999999GB")]
     public void TryParseSize_InvalidText_Fails(string text)
     {
         Assert.False(ValueParsers.TryParseSize(text, out _, out var error));
