@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of Gatehouse: unit tests and functional tests with real backends on 127.0.0.1.
+# It installs what the tests need itself, so a fresh Debian machine with the .NET 10 SDK is enough.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+
+# Real parts the tests start (redis-server, an OpenID provider, ...) are installed here when a test needs them;
+# today every functional test uses only Kestrel servers that the tests start themselves.
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Gatehouse.slnx --nologo "$@" 2>&1 | tee "$log" || status=$?
+
+# One plain closing line over all test assemblies, for people and CI alike.
+awk '/(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
+        gsub(",", ""); f += $4; p += $6; s += $8 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit $status
