@@ -4,6 +4,7 @@ using Gatehouse.Hosting;
 using Gatehouse.Routing;
 
 // The composition root: parse the verb, hand over to Gatehouse.Core. No gateway logic lives here.
+SocketTuning.Apply();
 return args switch
 {
     ["run", .. var rest] => await RunAsync(rest),

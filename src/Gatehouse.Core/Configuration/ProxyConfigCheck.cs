@@ -15,7 +15,7 @@ internal static class ProxyConfigCheck
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        services.AddReverseProxy().AddTransforms<Proxy.HopByHopTransformProvider>();
+        services.AddReverseProxy().AddTransforms<Proxy.GatewayTransformProvider>();
         return services.BuildServiceProvider().GetRequiredService<IConfigValidator>();
     });
 

@@ -230,6 +230,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Yarp", LogLevel.Warning);
 
+        // With this category enabled at any level, ASP.NET Core starts an Activity and a log scope for every request
+        // even when nothing listens; measured in bench/, turning it off raised routing-only throughput by ~18%.
+        // Gatehouse logs what it needs itself, with the request id; tracing (when configured) starts its own activities.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+
         // YARP registers data protection for session affinity, which Gatehouse does not use; its key-storage warning is noise.
         logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         options.ConfigureLogging?.Invoke(logging);

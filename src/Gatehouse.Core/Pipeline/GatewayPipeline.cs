@@ -17,19 +17,18 @@ internal static class GatewayPipeline
     public static void AddGatewayServices(IServiceCollection services)
     {
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
-        services.AddReverseProxy().AddTransforms<HopByHopTransformProvider>();
+        services.AddReverseProxy().AddTransforms<GatewayTransformProvider>();
     }
 
     public static void UseGateway(WebApplication app)
     {
-        app.UseMiddleware<GatewayErrorsMiddleware>();   // request id; problem+json for all the gateway itself answers
+        app.UseMiddleware<GatewayErrorsMiddleware>();   // request id; problem+json for all the gateway answers itself, forwarding failures included
         app.UseMiddleware<RequestLimitsMiddleware>();   // URL 414, headers 431, ambiguous framing 400: no route needed
         app.UseRouting();                               // YARP routes are endpoints: path, host, method, header, query
 
         // Later stages plug in here, in this order: IP filter, authentication, authorization, rate limits, cache.
         app.MapReverseProxy(proxy =>
         {
-            proxy.UseMiddleware<ForwarderErrorsMiddleware>();  // 502/503/504/413 from forwarding, as problem+json
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413
             proxy.UseMiddleware<UpgradeGuardMiddleware>();     // Upgrade only for WebSocket routes
             proxy.UseLoadBalancing();

@@ -27,6 +27,7 @@ public class RequestIdsTests
         RequestIds.Apply(context);
 
         Assert.Equal("client-1", context.TraceIdentifier);
+        Assert.True(RequestIds.IsClientId(context));
     }
 
     [Fact]
@@ -38,6 +39,6 @@ public class RequestIdsTests
         RequestIds.Apply(context);
 
         Assert.Equal("generated", context.TraceIdentifier);
-        Assert.Equal("generated", context.Request.Headers["X-Request-Id"]);
+        Assert.False(RequestIds.IsClientId(context));
     }
 }

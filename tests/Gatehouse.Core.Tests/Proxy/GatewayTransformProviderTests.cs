@@ -2,7 +2,7 @@ using Gatehouse.Proxy;
 
 namespace Gatehouse.Core.Tests.Proxy;
 
-public class HopByHopTransformProviderTests
+public class GatewayTransformProviderTests
 {
     [Theory]
     [InlineData("close", new string[0])]
@@ -12,7 +12,7 @@ public class HopByHopTransformProviderTests
     public void RemoveNominated_ListsHeaderTokensOnly(string connection, string[] expected)
     {
         var removed = new List<string>();
-        HopByHopTransformProvider.RemoveNominated(connection, removed.Add);
+        GatewayTransformProvider.RemoveNominated(connection, removed.Add);
         Assert.Equal(expected, removed);
     }
 }

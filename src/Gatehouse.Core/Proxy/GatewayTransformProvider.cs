@@ -8,13 +8,14 @@ namespace Gatehouse.Proxy;
 
 /// <summary>
 /// Transforms every route gets. YARP drops the fixed hop-by-hop headers but not the ones a message names in its
-/// <c>Connection</c> header (RFC 9110 7.6.1), so this removes those in both directions; it also puts the request
-/// id on the response, replacing any the backend sent (YARP appends backend headers to existing ones).
+/// <c>Connection</c> header (RFC 9110 7.6.1), so this removes those in both directions. It also puts the request
+/// id on the forwarded request and on the response, replacing any the backend sent (YARP appends backend
+/// headers to existing ones).
 /// Known gap: Kestrel rewrites a request's Connection header to the bare option when it holds exactly one of
 /// keep-alive, close or upgrade (<c>keep-alive, X-Foo</c> reaches the app as <c>keep-alive</c>), so headers
 /// nominated beside a single such option cannot be seen here.
 /// </summary>
-internal sealed class HopByHopTransformProvider : ITransformProvider
+internal sealed class GatewayTransformProvider : ITransformProvider
 {
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -30,10 +31,18 @@ internal sealed class HopByHopTransformProvider : ITransformProvider
         // to strip what the gateway adds by naming it in Connection (hop-by-hop header abuse).
         context.RequestTransforms.Insert(0, new RequestFuncTransform(static transform =>
         {
-            var connection = transform.HttpContext.Request.Headers.Connection;
+            var httpContext = transform.HttpContext;
+            var connection = httpContext.Request.Headers.Connection;
             if (connection.Count > 0)
             {
                 RemoveNominated(connection, name => RequestTransform.RemoveHeader(transform, name));
+            }
+
+            if (!RequestIds.IsClientId(httpContext))
+            {
+                // The client sent none, or one that was not well-formed: the backend gets the gateway's.
+                RequestTransform.RemoveHeader(transform, RequestIds.HeaderName);
+                transform.ProxyRequest.Headers.TryAddWithoutValidation(RequestIds.HeaderName, httpContext.TraceIdentifier);
             }
 
             return ValueTask.CompletedTask;
