@@ -19,11 +19,16 @@ return args switch
 static async Task<int> RunAsync(string[] args)
 {
     string? configPath = null;
+    var watch = true;
     for (var i = 0; i < args.Length; i++)
     {
         if (args[i] is "--config" or "-c" && i + 1 < args.Length)
         {
             configPath = args[++i];
+        }
+        else if (args[i] == "--no-watch")
+        {
+            watch = false;
         }
         else
         {
@@ -53,7 +58,7 @@ static async Task<int> RunAsync(string[] args)
     }
     else
     {
-        options = new GatewayHostOptions { ConfigPath = configPath };
+        options = new GatewayHostOptions { ConfigPath = configPath, WatchConfigFile = watch };
     }
 
     try
@@ -77,9 +82,9 @@ static async Task<int> RunAsync(string[] args)
 
         return 1;
     }
-    catch (IOException e)
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
     {
-        // Address in use and friends: say which, without a stack trace.
+        // Address in use, an unreadable certificate and friends: say which, without a stack trace.
         Console.Error.WriteLine($"gatehouse: cannot start: {e.Message}");
         return 1;
     }
@@ -111,7 +116,7 @@ static int Validate(string[] files)
                 Console.Error.WriteLine(error);
             }
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             failed++;
             Console.Error.WriteLine($"{file}:0:0: cannot read the file: {e.Message}");
@@ -184,7 +189,9 @@ static int Usage(int code)
 {
     var text = """
         usage:
-          gatehouse run [--config FILE]          start the gateway (default: ./gatehouse.yaml, else the embedded quick start)
+          gatehouse run [--config FILE] [--no-watch]
+                                                 start the gateway (default: ./gatehouse.yaml, else the embedded quick start);
+                                                 the file is reloaded when it changes (unless --no-watch), on SIGHUP and on POST /reload
           gatehouse validate FILE...             check config files; errors print as FILE:LINE:COL: message
           gatehouse explain --config FILE METHOD URL [-H 'Name: value']...
                                                  which route a request matches, and why the others do not

@@ -91,7 +91,13 @@ public static class ConfigLoader
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            if (!WithinDepth(text, diagnostics))
+            {
+                return null;
+            }
+
+            // MergingParser resolves '<<: *defaults' merge keys, which operators use to share settings between services.
+            stream.Load(new YamlDotNet.Core.MergingParser(new YamlDotNet.Core.Parser(new StringReader(text))));
         }
         catch (YamlException e)
         {
@@ -139,6 +145,37 @@ public static class ConfigLoader
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
         };
+    }
+
+    private const int MaxDepth = 32;
+
+    /// <summary>
+    /// YamlDotNet builds its node tree recursively without a depth limit; a file nested thousands deep would overflow
+    /// the stack and take the running gateway down on reload. This flat pass over the events refuses it first.
+    /// </summary>
+    private static bool WithinDepth(string text, ConfigDiagnostics diagnostics)
+    {
+        var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                    if (++depth > MaxDepth)
+                    {
+                        diagnostics.Error(new SourcePosition((int)parser.Current.Start.Line, (int)parser.Current.Start.Column), $"nested more than {MaxDepth} levels deep; a gateway config never needs that");
+                        return false;
+                    }
+
+                    break;
+                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
+
+        return true;
     }
 
     private static List<ListenOptions> ReadListen(ConfigNodeReader reader)

@@ -34,8 +34,13 @@ internal sealed partial class ConfigNodeReader
                 continue;
             }
 
-            _values[key] = valueNode;
             _keyPositions[key] = at;
+
+            // 'key: ~', 'key: null' and 'key:' mean "not set", as in YAML's core schema.
+            if (valueNode is not YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: null or "" or "~" or "null" })
+            {
+                _values[key] = valueNode;
+            }
         }
     }
 

@@ -59,6 +59,13 @@ public sealed record CertificateOptions : ConfigSection
     public string? KeyPath { get; init; }
 
     public string? Password { get; init; }
+
+    // Records print every member; a password must never reach a log line or an exception message.
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Path = ").Append(Path).Append(", KeyPath = ").Append(KeyPath).Append(", Password = ").Append(Password is null ? "null" : "***");
+        return true;
+    }
 }
 
 public sealed record AdminOptions : ConfigSection

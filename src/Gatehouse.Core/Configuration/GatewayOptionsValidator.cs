@@ -35,6 +35,11 @@ internal static class GatewayOptionsValidator
                 continue;
             }
 
+            if (!IsBindableHost(uri.Host))
+            {
+                diagnostics.Error(listen.PositionOf("url"), $"listen address '{listen.Url}' must name an IP address (0.0.0.0, [::], 127.0.0.1) or localhost, not a host name");
+            }
+
             if (uri.Scheme == "https" && listen.Certificate is null)
             {
                 diagnostics.Error(listen.Position, $"listen address '{listen.Url}' is https and needs a certificate: {{ path: cert.pem, keyPath: key.pem }}");
@@ -61,12 +66,21 @@ internal static class GatewayOptionsValidator
             }
         }
 
-        if (options.Admin.Listen.Length > 0
-            && (!Uri.TryCreate(options.Admin.Listen, UriKind.Absolute, out var admin) || admin.Scheme != "http" || admin.AbsolutePath != "/"))
+        if (options.Admin.Listen.Length > 0)
         {
-            diagnostics.Error(options.Admin.PositionOf("listen"), $"admin.listen '{options.Admin.Listen}' must look like http://127.0.0.1:9901 (or \"\" to turn the admin listener off)");
+            if (!Uri.TryCreate(options.Admin.Listen, UriKind.Absolute, out var admin) || admin.Scheme != "http" || admin.AbsolutePath != "/")
+            {
+                diagnostics.Error(options.Admin.PositionOf("listen"), $"admin.listen '{options.Admin.Listen}' must look like http://127.0.0.1:9901 (or \"\" to turn the admin listener off)");
+            }
+            else if (!IsBindableHost(admin.Host))
+            {
+                diagnostics.Error(options.Admin.PositionOf("listen"), $"admin.listen '{options.Admin.Listen}' must name an IP address or localhost, not a host name");
+            }
         }
     }
+
+    private static bool IsBindableHost(string host) =>
+        host == "localhost" || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _);
 
     private static void ValidateCertificate(CertificateOptions certificate, ConfigDiagnostics diagnostics)
     {
@@ -86,7 +100,7 @@ internal static class GatewayOptionsValidator
         {
             using var loaded = CertificateLoader.Load(certificate);
         }
-        catch (Exception e) when (e is CryptographicException or IOException or ArgumentException)
+        catch (Exception e) when (e is CryptographicException or IOException or ArgumentException or UnauthorizedAccessException)
         {
             diagnostics.Error(certificate.Position, $"certificate '{certificate.Path}' cannot be loaded: {e.Message}");
         }
@@ -274,7 +288,7 @@ internal static class GatewayOptionsValidator
             var matcher = new RouteMatcher(route);
             return ok ? matcher : null;
         }
-        catch (Exception e) when (e is RoutePatternException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is RoutePatternException or InvalidOperationException or ArgumentException or Microsoft.AspNetCore.Routing.RouteCreationException)
         {
             diagnostics.Error(match.PositionOf("path"), $"route '{route.Name}': path '{match.Path}' is not a valid route template: {e.Message}");
             return null;

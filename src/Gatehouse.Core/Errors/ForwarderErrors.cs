@@ -34,7 +34,7 @@ internal static partial class ForwarderErrors
             ForwarderError.RequestBodyClient when FindBadRequest(error.Exception) is { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                 ProblemWriter.WriteAsync(context, GatewayProblem.BodyTooLarge, "The request body grew over the limit for this route.", closeConnection: true),
             ForwarderError.RequestBodyClient =>
-                ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest, "The request body could not be read.", closeConnection: true),
+                ProblemWriter.WriteAsync(context, GatewayProblem.ForStatus(FindBadRequest(error.Exception)?.StatusCode ?? 400), "The request body could not be read.", closeConnection: true),
             ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
                 or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseCanceled => Task.CompletedTask,
             _ => ProblemWriter.WriteAsync(context, GatewayProblem.BadGateway, $"Service '{service}' failed: {Describe(error.Error)}."),

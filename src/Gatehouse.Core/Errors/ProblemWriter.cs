@@ -70,6 +70,8 @@ internal static class ProblemWriter
         }
 
         response.ContentLength = buffer.WrittenCount;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
+
+        // HEAD gets the headers only; starting the response marks it answered, so no outer stage writes it again.
+        return HttpMethods.IsHead(context.Request.Method) ? response.StartAsync() : response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
     }
 }

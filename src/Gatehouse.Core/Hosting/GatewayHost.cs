@@ -24,6 +24,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly GatewayState _state;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private readonly GatewaySnapshot _startLimits;
     private ConfigFileWatcher? _watcher;
     private System.Runtime.InteropServices.PosixSignalRegistration? _signal;
 
@@ -31,12 +32,15 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         _options = options;
         _state = new GatewayState(snapshot);
+        _startLimits = snapshot;
         Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, "initial load", []);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
         ConfigureLogging(builder.Logging, options);
         builder.WebHost.ConfigureKestrel(k => KestrelSetup.Configure(k, snapshot));
         builder.Services.AddSingleton(_state);
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(Gatehouse.Routing.RouteMatcher.ConfigureRouting);
+        builder.Services.AddSingleton<IConfigChangeListener>(new ProxyApplyListener(this));
         GatewayPipeline.AddGatewayServices(builder.Services);
         _app = builder.Build();
         GatewayPipeline.UseGateway(_app);
@@ -50,7 +54,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             adminBuilder.WebHost.ConfigureKestrel(k =>
             {
                 k.AddServerHeader = false;
-                k.Listen(KestrelSetup.ParseAddress(adminUri.Host), adminUri.Port);
+                KestrelSetup.Listen(k, adminUri, _ => { });
             });
             _admin = adminBuilder.Build();
             AdminEndpoints.Map(_admin, this);
@@ -126,22 +130,26 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 var (text, name) = ReadSource(_options);
                 if (text == current.Source)
                 {
+                    // Unchanged, or reverted to the config in force after a refused edit: that is a success now.
+                    Status = new ConfigStatus(current.Generation, current.Hash, current.LoadedAt, true, reason, []) { LastAttemptAt = DateTimeOffset.UtcNow };
                     return Status;
                 }
 
                 var snapshot = await CompileAsync(text, name, _options, current.Generation + 1, _app.Services.GetRequiredService<IConfigValidator>());
-                WarnAboutRestartOnlyChanges(current.Options, snapshot.Options);
+                WarnAboutRestartOnlyChanges(current.Options, snapshot);
                 _state.Swap(snapshot);
                 Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, reason, []);
                 LogReloaded(_logger, reason, snapshot.Generation, snapshot.Hash[..12]);
             }
             catch (ConfigException e)
             {
-                Status = Status with { LastAttemptAt = DateTimeOffset.UtcNow, LastAttemptSucceeded = false, Reason = reason, Errors = e.Errors };
-                foreach (var error in e.Errors)
-                {
-                    LogReloadRefused(_logger, reason, error);
-                }
+                RecordFailure(reason, e.Errors);
+            }
+            catch (Exception e)
+            {
+                // Whatever else goes wrong, the running config keeps serving and the failure is visible.
+                LogReloadFailed(_logger, reason, e);
+                RecordFailure(reason, [new ConfigError(_options.ConfigPath ?? _options.ConfigName, 0, 0, $"reload failed: {e.Message}")]);
             }
 
             return Status;
@@ -149,6 +157,33 @@ public sealed partial class GatewayHost : IAsyncDisposable
         finally
         {
             _reloadGate.Release();
+        }
+    }
+
+    private void RecordFailure(string reason, IReadOnlyList<ConfigError> errors)
+    {
+        Status = Status with { LastAttemptAt = DateTimeOffset.UtcNow, LastAttemptSucceeded = false, Reason = reason, Errors = errors };
+        foreach (var error in errors)
+        {
+            LogReloadRefused(_logger, reason, error);
+        }
+    }
+
+    /// <summary>YARP applies a swapped config on its own schedule; if it fails, the status must not claim success.</summary>
+    private sealed class ProxyApplyListener(GatewayHost host) : IConfigChangeListener
+    {
+        public void ConfigurationLoadingFailed(IProxyConfigProvider configProvider, Exception exception) =>
+            host.RecordFailure("YARP could not load the config", [new ConfigError(host._options.ConfigPath ?? host._options.ConfigName, 0, 0, exception.Message)]);
+
+        public void ConfigurationLoaded(IReadOnlyList<IProxyConfig> proxyConfigs)
+        {
+        }
+
+        public void ConfigurationApplyingFailed(IReadOnlyList<IProxyConfig> proxyConfigs, Exception exception) =>
+            host.RecordFailure("YARP could not apply the config", [new ConfigError(host._options.ConfigPath ?? host._options.ConfigName, 0, 0, exception.Message)]);
+
+        public void ConfigurationApplied(IReadOnlyList<IProxyConfig> proxyConfigs)
+        {
         }
     }
 
@@ -169,6 +204,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         _watcher?.Dispose();
         _signal?.Dispose();
+
+        // A reload started by the watcher just before may still hold the gate.
+        await _reloadGate.WaitAsync();
         if (_admin is not null)
         {
             await _admin.DisposeAsync();
@@ -206,8 +244,16 @@ public sealed partial class GatewayHost : IAsyncDisposable
         return errors.Count > 0 ? throw new ConfigException(errors) : snapshot;
     }
 
-    private void WarnAboutRestartOnlyChanges(GatewayOptions before, GatewayOptions after)
+    private void WarnAboutRestartOnlyChanges(GatewayOptions before, GatewaySnapshot next)
     {
+        // Kestrel's hard limits are fixed at start (KestrelSetup); raising a limit past them needs a restart.
+        var after = next.Options;
+        var started = _startLimits;
+        if (next.MaxUrlBytes > started.MaxUrlBytes * 2 || next.MaxHeaderBytes > Math.Max(started.MaxHeaderBytes * 2, 64 * 1024))
+        {
+            LogRestartNeeded(_logger);
+        }
+
         if (!before.Listen.Select(l => (l.Url, l.Protocols, l.Certificate?.Path)).SequenceEqual(after.Listen.Select(l => (l.Url, l.Protocols, l.Certificate?.Path)))
             || before.Admin.Listen != after.Admin.Listen)
         {
@@ -218,6 +264,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private static void ConfigureLogging(ILoggingBuilder logging, GatewayHostOptions options)
     {
         logging.ClearProviders();
+        // A full log queue drops lines instead of blocking: socket completions run inline on the epoll threads.
+        logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite);
         logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -252,7 +300,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Config reload ({Reason}) refused, the running config keeps serving: {Error}")]
     private static partial void LogReloadRefused(ILogger logger, string reason, ConfigError error);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The new config changes 'listen' or 'admin'; those take effect on restart only. Everything else was applied.")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "Config reload ({Reason}) failed, the running config keeps serving")]
+    private static partial void LogReloadFailed(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The new config changes 'listen' or 'admin', or raises a limit past what the listeners were started with; those take effect on restart only. Everything else was applied.")]
     private static partial void LogRestartNeeded(ILogger logger);
 }
 

@@ -42,21 +42,20 @@ internal static class KestrelSetup
                 }
             };
 
-            if (uri.Host is "localhost")
-            {
-                kestrel.ListenLocalhost(uri.Port, configure);
-            }
-            else
-            {
-                kestrel.Listen(ParseAddress(uri.Host), uri.Port, configure);
-            }
+            Listen(kestrel, uri, configure);
         }
     }
 
-    public static IPAddress ParseAddress(string host) => host switch
+    /// <summary>Binds one listener; the validator has made sure the host is an IP literal or localhost.</summary>
+    public static void Listen(KestrelServerOptions kestrel, Uri uri, Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure)
     {
-        "*" or "0.0.0.0" or "+" => IPAddress.Any,
-        "[::]" or "::" => IPAddress.IPv6Any,
-        _ => IPAddress.Parse(host.Trim('[', ']')),
-    };
+        if (uri.Host is "localhost")
+        {
+            kestrel.ListenLocalhost(uri.Port, configure);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, configure);
+        }
+    }
 }

@@ -35,13 +35,17 @@ internal sealed class GatewayTransformProvider : ITransformProvider
             var connection = httpContext.Request.Headers.Connection;
             if (connection.Count > 0)
             {
-                RemoveNominated(connection, name => RequestTransform.RemoveHeader(transform, name));
+                RemoveNominated(connection, transform, static (t, name) => RequestTransform.RemoveHeader(t, name));
             }
 
-            if (!RequestIds.IsClientId(httpContext))
+            // The client sent none, one that was not well-formed, or named it in Connection: the backend gets the gateway's.
+            if (connection.Count > 0 || !RequestIds.IsClientId(httpContext))
             {
-                // The client sent none, or one that was not well-formed: the backend gets the gateway's.
-                RequestTransform.RemoveHeader(transform, RequestIds.HeaderName);
+                if (httpContext.Request.Headers.ContainsKey(RequestIds.HeaderName))
+                {
+                    RequestTransform.RemoveHeader(transform, RequestIds.HeaderName);
+                }
+
                 transform.ProxyRequest.Headers.TryAddWithoutValidation(RequestIds.HeaderName, httpContext.TraceIdentifier);
             }
 
@@ -51,11 +55,11 @@ internal sealed class GatewayTransformProvider : ITransformProvider
         context.AddResponseTransform(static transform =>
         {
             var response = transform.HttpContext.Response;
-            if (transform.ProxyResponse?.Headers.TryGetValues("Connection", out var values) == true)
+            if (transform.ProxyResponse?.Headers.NonValidated.TryGetValues("Connection", out var values) == true)
             {
                 foreach (var value in values)
                 {
-                    RemoveNominated(value, name => response.Headers.Remove(name));
+                    RemoveNominated(value, response.Headers, static (headers, name) => headers.Remove(name));
                 }
             }
 
@@ -65,11 +69,11 @@ internal sealed class GatewayTransformProvider : ITransformProvider
     }
 
     /// <summary>Calls <paramref name="remove"/> for each header token in a Connection value, skipping the common no-op ones.</summary>
-    internal static void RemoveNominated(StringValues connection, Action<string> remove)
+    internal static void RemoveNominated<TState>(StringValues connection, TState state, Action<TState, string> remove)
     {
         foreach (var value in connection)
         {
-            if (value is null)
+            if (value is null || value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) || value.Equals("close", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -83,7 +87,7 @@ internal sealed class GatewayTransformProvider : ITransformProvider
                     continue;
                 }
 
-                remove(token.ToString());
+                remove(state, token.ToString());
             }
         }
     }

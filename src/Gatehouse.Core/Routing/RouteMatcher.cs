@@ -22,8 +22,8 @@ public sealed record ExplainRequest(string Method, Uri Url, IReadOnlyList<KeyVal
 /// </summary>
 internal sealed class RouteMatcher
 {
-    private static readonly DefaultInlineConstraintResolver ConstraintResolver = new DefaultInlineConstraintResolver(
-        Microsoft.Extensions.Options.Options.Create(new Microsoft.AspNetCore.Routing.RouteOptions()),
+    private static readonly DefaultInlineConstraintResolver ConstraintResolver = new(
+        Microsoft.Extensions.Options.Options.Create(CreateRoutingOptions()),
         new ServiceCollection().BuildServiceProvider());
 
     private readonly TemplateMatcher _template;
@@ -38,15 +38,34 @@ internal sealed class RouteMatcher
         {
             foreach (var policy in policies)
             {
-                if (policy.Content is not null && ConstraintResolver.ResolveConstraint(policy.Content) is { } constraint)
+                if (policy.Content is null)
                 {
-                    _constraints.Add((name, constraint));
+                    continue;
                 }
+
+                // An unknown constraint would pass YARP's validation and then break the router when it builds.
+                var constraint = ConstraintResolver.ResolveConstraint(policy.Content)
+                    ?? throw new InvalidOperationException($"'{policy.Content}' on '{{{name}}}' is not a known route constraint (int, long, guid, bool, alpha, min(n), max(n), range(a,b), length(n), minlength(n), maxlength(n), regex(...), ...)");
+                _constraints.Add((name, constraint));
             }
         }
     }
 
     public RouteOptions Route { get; }
+
+    /// <summary>
+    /// The routing options of the gateway app too: ASP.NET Core's slim host leaves <c>regex</c> as a stub that
+    /// throws, so it is registered here and in the app alike, and explain agrees with the router.
+    /// </summary>
+    internal static Microsoft.AspNetCore.Routing.RouteOptions CreateRoutingOptions()
+    {
+        var options = new Microsoft.AspNetCore.Routing.RouteOptions();
+        ConfigureRouting(options);
+        return options;
+    }
+
+    internal static void ConfigureRouting(Microsoft.AspNetCore.Routing.RouteOptions options) =>
+        options.SetParameterPolicy<Microsoft.AspNetCore.Routing.Constraints.RegexInlineRouteConstraint>("regex");
 
     public RoutePattern Pattern { get; }
 

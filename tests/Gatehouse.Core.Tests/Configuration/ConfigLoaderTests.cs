@@ -93,6 +93,11 @@ public class ConfigLoaderTests
         { "routes: [\n", 2, 1, "not valid YAML" },
         { "services:\n  a: { targets: [\"http://127.0.0.1:1\"] }\n  a: { targets: [\"http://127.0.0.1:2\"] }\nroutes: []", 3, 3, "not valid YAML" },
         { "services:\n  a: { targets: [\"http://127.0.0.1:1\"] }\nroutes:\n  - { name: r, match: { path: /x, query: { v: { mode: notExists } } }, service: a }", 4, 44, "no notExists" },
+        { "services:\n  a: { targets: [\"http://127.0.0.1:1\"] }\nroutes:\n  - { name: r, match: { path: \"/x/{id:foo}\" }, service: a }", 4, 25, "not a known route constraint" },
+        { "services:\n  a: { targets: [\"http://127.0.0.1:1\"] }\nroutes:\n  - { name: r, match: { path: \"/x/{id:min(abc)}\" }, service: a }", 4, 25, "not a valid route template" },
+        { "listen: [\"http://gateway.internal:8080\"]\nservices: {}\nroutes: []", 1, 10, "not a host name" },
+        { "admin: { listen: \"http://admin.internal:9901\" }\nservices: {}\nroutes: []", 1, 10, "not a host name" },
+        { "routes:\n  - { name: ~, match: { path: /x }, service: a }\nservices:\n  a: { targets: [\"http://127.0.0.1:1\"] }", 2, 5, "route needs a 'name'" },
     };
 
     [Theory]
@@ -113,6 +118,63 @@ public class ConfigLoaderTests
         var e = Refused("servics: {}\nroute: []\nlisten: [\"ftp://x\"]");
         Assert.True(e.Errors.Count >= 3, string.Join("\n", e.Errors));
     }
+
+    [Fact]
+    public void Load_RegexConstraint_IsAccepted()
+    {
+        var yaml = """
+            services:
+              a: { targets: ["http://127.0.0.1:1"] }
+            routes:
+              - { name: r, match: { path: "/x/{id:regex(^[a-z]+$)}" }, service: a }
+            """;
+        Assert.Single(ConfigLoader.Load(yaml, "t.yaml", _ => null).Routes);
+    }
+
+    [Fact]
+    public void Load_MergeKeys_ShareSettings()
+    {
+        var yaml = """
+            services:
+              a: &defaults { targets: ["http://127.0.0.1:1"], loadBalancing: roundRobin, timeout: 5s }
+              b:
+                <<: *defaults
+                healthCheck: { path: /healthz }
+            routes: []
+            """;
+        var options = ConfigLoader.Load(yaml, "t.yaml", _ => null);
+        var b = options.Services.Single(s => s.Name == "b");
+        Assert.Equal(LoadBalancingMode.RoundRobin, b.LoadBalancing);
+        Assert.Equal(TimeSpan.FromSeconds(5), b.Timeout);
+        Assert.Equal("/healthz", b.HealthCheck!.Path);
+    }
+
+    [Fact]
+    public void Load_NullValues_MeanNotSet()
+    {
+        var yaml = """
+            listen: ~
+            admin:
+            services:
+              a: { targets: ["http://127.0.0.1:1"], timeout: null }
+            routes: []
+            """;
+        var options = ConfigLoader.Load(yaml, "t.yaml", _ => null);
+        Assert.Equal("http://0.0.0.0:8080", Assert.Single(options.Listen).Url);
+        Assert.Null(options.Services[0].Timeout);
+    }
+
+    [Fact]
+    public void Load_DeeplyNested_RefusedWithoutCrashing()
+    {
+        var yaml = "services: " + new string('[', 5000) + new string(']', 5000);
+        var e = Refused(yaml);
+        Assert.Contains(e.Errors, x => x.Message.Contains("nested more than", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CertificateOptions_ToString_HidesPassword() =>
+        Assert.DoesNotContain("hunter2", new CertificateOptions { Path = "c.pfx", Password = "hunter2" }.ToString(), StringComparison.Ordinal);
 
     [Fact]
     public void Load_NarrowerRouteBeforeCatchAll_IsAccepted()

@@ -12,7 +12,7 @@ public class GatewayTransformProviderTests
     public void RemoveNominated_ListsHeaderTokensOnly(string connection, string[] expected)
     {
         var removed = new List<string>();
-        GatewayTransformProvider.RemoveNominated(connection, removed.Add);
+        GatewayTransformProvider.RemoveNominated(connection, removed, static (list, name) => list.Add(name));
         Assert.Equal(expected, removed);
     }
 }

@@ -64,12 +64,24 @@ public sealed class TestGateway : IAsyncDisposable
         return prefix + yaml;
     }
 
-    /// <summary>Rewrites the config file in place (as an operator's editor would) and waits until the gateway has applied it or refused it.</summary>
-    public async Task RewriteConfigAsync(string yaml)
+    /// <summary>
+    /// Rewrites the config file in place (as an operator's editor would) and waits until the gateway runs exactly
+    /// this text, or, when <paramref name="expectRefusal"/>, until it has refused a change.
+    /// </summary>
+    public async Task RewriteConfigAsync(string yaml, bool expectRefusal = false)
     {
+        var text = WithTestListeners(yaml);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
         var before = Host.Status.LastAttemptAt;
-        await File.WriteAllTextAsync(ConfigPath, WithTestListeners(yaml));
-        await Wait.UntilAsync(() => Host.Status.LastAttemptAt > before, "the gateway to notice the config change");
+        await File.WriteAllTextAsync(ConfigPath, text);
+        if (expectRefusal)
+        {
+            await Wait.UntilAsync(() => Host.Status.LastAttemptAt > before && !Host.Status.LastAttemptSucceeded, "the gateway to refuse the config change");
+        }
+        else
+        {
+            await Wait.UntilAsync(() => Host.Status.Hash == hash, "the gateway to apply the config change");
+        }
     }
 
     public static HttpClient NewClient(Uri baseAddress, Version? version = null) => new(new SocketsHttpHandler

@@ -55,7 +55,6 @@ public class HotReloadTests
             // Every other rewrite also adds a route, so the route table itself changes under load.
             var extra = i % 2 == 0 ? $"- {{ name: extra{i}, match: {{ path: \"/extra{i}\" }}, service: s }}" : "";
             await gateway.RewriteConfigAsync(Config(backend, $"v{i}", extra));
-            Assert.True(gateway.Host.Status.LastAttemptSucceeded, string.Join("\n", gateway.Host.Status.Errors));
         }
 
         await Wait.UntilAsync(() => seen.ContainsKey("v20"), "the last edit to take effect");
@@ -64,7 +63,7 @@ public class HotReloadTests
 
         Assert.Equal(0, failures);
         Assert.True(successes > 100, $"only {successes} requests ran during the reloads");
-        Assert.Equal(21, gateway.Host.Status.Generation);
+        Assert.True(gateway.Host.Status.Generation >= 21, $"generation {gateway.Host.Status.Generation}");
     }
 
     [Fact]
@@ -107,7 +106,7 @@ public class HotReloadTests
         await using var backend = await TestBackend.StartEchoAsync();
         await using var gateway = await TestGateway.StartAsync(Config(backend, "good"));
 
-        await gateway.RewriteConfigAsync("services:\n  s: { targets: [\"http://127.0.0.1:1\"], timout: 5s }\nroutes: []\n");
+        await gateway.RewriteConfigAsync("services:\n  s: { targets: [\"http://127.0.0.1:1\"], timout: 5s }\nroutes: []\n", expectRefusal: true);
         using var response = await gateway.Client.GetAsync("/x");
         using var status = await gateway.Admin!.GetAsync("/config/status");
         var statusJson = await status.Content.ReadAsStringAsync();
@@ -121,6 +120,21 @@ public class HotReloadTests
         Assert.Equal("good", response.Headers.GetValues("X-Echo-X-Env").Single());
         Assert.Contains("\"lastAttemptSucceeded\": false", statusJson);
         Assert.Contains("did you mean", statusJson);
+    }
+
+    [Fact]
+    public async Task Reload_RevertAfterRefusedEdit_ReportsSuccessAgain()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        var good = Config(backend, "good");
+        await using var gateway = await TestGateway.StartAsync(good);
+
+        await gateway.RewriteConfigAsync("servics: {}\n", expectRefusal: true);
+        await File.WriteAllTextAsync(gateway.ConfigPath, TestGateway.WithTestListeners(good));
+        await Wait.UntilAsync(() => gateway.Host.Status.LastAttemptSucceeded, "the revert to be accepted");
+
+        Assert.Equal(1, gateway.Host.Status.Generation);
+        Assert.Empty(gateway.Host.Status.Errors);
     }
 
     [Fact]
@@ -143,7 +157,7 @@ public class HotReloadTests
         await using var backend = await TestBackend.StartEchoAsync();
         var path = Path.Combine(Directory.CreateTempSubdirectory("gatehouse-hup-").FullName, "gatehouse.yaml");
         await File.WriteAllTextAsync(path, TestGateway.WithTestListeners(Config(backend, "first")).Replace("admin: { listen: \"http://127.0.0.1:0\" }", "admin: { listen: \"\" }", StringComparison.Ordinal));
-        await using var gateway = GatehouseProcess.Start("run", "--config", path);
+        await using var gateway = GatehouseProcess.Start("run", "--config", path, "--no-watch");
         var url = await gateway.WaitForListeningAsync();
         using var client = TestGateway.NewClient(url);
         using var first = await client.GetAsync("/x");
@@ -153,7 +167,7 @@ public class HotReloadTests
         await File.WriteAllTextAsync(staged, TestGateway.WithTestListeners(Config(backend, "second")).Replace("admin: { listen: \"http://127.0.0.1:0\" }", "admin: { listen: \"\" }", StringComparison.Ordinal));
         File.Move(staged, path, overwrite: true);
         gateway.Signal(1); // SIGHUP
-        await Wait.UntilAsync(() => gateway.HasLine("Config reloaded"), "the reload log line");
+        await Wait.UntilAsync(() => gateway.HasLine("Config reloaded (SIGHUP)"), "the SIGHUP reload log line");
         using var second = await client.GetAsync("/x");
 
         Assert.Equal("first", first.Headers.GetValues("X-Echo-X-Env").Single());

@@ -46,6 +46,11 @@ public class ProtocolHygieneTests
         Assert.True(exchange.ClosedByServer, $"{name}: connection left open");
         Assert.Equal(1, exchange.ResponseCount);
 
+        if (name.StartsWith("CL", StringComparison.Ordinal))
+        {
+            Assert.Contains("https://gatehouse.dev/problems/ambiguous-framing", exchange.Response);
+        }
+
         // A broken chunk is only found while streaming, after the backend saw the request start; it must never see it complete.
         Assert.Equal(0, backend.CompletedRequests);
     }

@@ -2,6 +2,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Errors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Policies.RequestLimits;
 
@@ -10,7 +11,7 @@ namespace Gatehouse.Policies.RequestLimits;
 /// Kestrel enforces looser hard limits as a backstop (see <c>KestrelLimits</c>); checking here instead of
 /// relying on Kestrel alone is what lets these answers be problem+json and follow reloads.
 /// </summary>
-internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState state)
+internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState state, ILogger<RequestLimitsMiddleware> logger)
 {
     public Task InvokeAsync(HttpContext context)
     {
@@ -19,6 +20,7 @@ internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState
         var target = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
         if (target.Length > snapshot.MaxUrlBytes)
         {
+            RequestLimitsLog.UrlTooLong(logger, context.TraceIdentifier, target.Length, snapshot.MaxUrlBytes);
             return ProblemWriter.WriteAsync(context, GatewayProblem.UrlTooLong,
                 $"The request target is {target.Length} bytes; the limit is {snapshot.MaxUrlBytes}.", closeConnection: true);
         }
@@ -36,6 +38,7 @@ internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState
 
         if (headerBytes > snapshot.MaxHeaderBytes)
         {
+            RequestLimitsLog.HeadersTooLarge(logger, context.TraceIdentifier, headerBytes, snapshot.MaxHeaderBytes);
             return ProblemWriter.WriteAsync(context, GatewayProblem.HeadersTooLarge,
                 $"The request headers are {headerBytes} bytes; the limit is {snapshot.MaxHeaderBytes}.", closeConnection: true);
         }
@@ -47,6 +50,7 @@ internal sealed class RequestLimitsMiddleware(RequestDelegate next, GatewayState
         if (requestHeaders.TransferEncoding.Count > 0
             && (requestHeaders.ContentLength is not null || requestHeaders.ContainsKey("X-Content-Length")))
         {
+            RequestLimitsLog.AmbiguousFraming(logger, context.TraceIdentifier);
             return ProblemWriter.WriteAsync(context, GatewayProblem.AmbiguousFraming,
                 "The request has both Content-Length and Transfer-Encoding.", closeConnection: true);
         }

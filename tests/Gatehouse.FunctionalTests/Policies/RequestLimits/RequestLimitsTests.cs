@@ -38,6 +38,25 @@ public class RequestLimitsTests
         await AssertProblemAsync(response, 414, "url-too-long");
     }
 
+    [Theory]
+    [InlineData("url", 414)]
+    [InlineData("headers", 431)]
+    public async Task Head_OverLimit_AnsweredOnceWithCloseAndNoBody(string what, int status)
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend));
+        var target = what == "url" ? "/x?q=" + new string('a', 1100) : "/x";
+        var extra = what == "headers" ? "X-Big: " + new string('b', 5000) + "\r\n" : "";
+
+        var exchange = await RawHttp.SendAsync(gateway.Url, $"HEAD {target} HTTP/1.1\r\nHost: h\r\n{extra}\r\n");
+
+        Assert.Equal(status, exchange.FirstStatus);
+        Assert.Equal(1, exchange.ResponseCount);
+        Assert.Contains("Connection: close", exchange.Response);
+        Assert.Contains("Content-Type: application/problem+json", exchange.Response);
+        Assert.EndsWith("\r\n\r\n", exchange.Response);
+    }
+
     [Fact]
     public async Task Headers_OverLimit_431()
     {
