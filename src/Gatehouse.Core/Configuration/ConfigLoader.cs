@@ -1,3 +1,4 @@
+using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.RequestLimits;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -7,14 +8,14 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "ipFilter", "services", "routes"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "webSockets"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "webSockets"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -133,6 +134,7 @@ public static class ConfigLoader
         var reader = new ConfigNodeReader(root, context, "the top level", RootKeys);
         var limitsReader = reader.Mapping("limits", RequestLimitsOptions.GlobalKeys);
         var adminReader = reader.Mapping("admin", AdminKeys);
+        var ipFilterReader = reader.Mapping("ipFilter", IpFilterOptions.Keys);
         return new GatewayOptions
         {
             Position = reader.Position,
@@ -142,6 +144,8 @@ public static class ConfigLoader
                 ? new AdminOptions()
                 : new AdminOptions { Position = adminReader.Position, KeyPositions = adminReader.KeyPositions, Listen = adminReader.String("listen") ?? new AdminOptions().Listen },
             Limits = limitsReader is null ? RequestLimitsOptions.Defaults : RequestLimitsOptions.Read(limitsReader, RequestLimitsOptions.Defaults),
+            TrustedProxies = reader.StringList("trustedProxies") ?? [],
+            IpFilter = ipFilterReader is null ? null : IpFilterOptions.Read(ipFilterReader),
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
         };
@@ -377,6 +381,7 @@ public static class ConfigLoader
             var headers = r.Mapping("headers", HeaderEditKeys);
             var responseHeaders = r.Mapping("responseHeaders", HeaderEditKeys);
             var limits = r.Mapping("limits", RequestLimitsOptions.RouteKeys);
+            var ipFilter = r.Mapping("ipFilter", IpFilterOptions.Keys);
             var matchOptions = match is null ? null : ReadMatch(match);
             if (name is null || matchOptions is null || service is null)
             {
@@ -400,6 +405,7 @@ public static class ConfigLoader
                 Headers = headers is null ? null : ReadHeaderEdits(headers),
                 ResponseHeaders = responseHeaders is null ? null : ReadHeaderEdits(responseHeaders),
                 Limits = limits is null ? null : RequestLimitsOptions.Read(limits, new RequestLimitsOptions()),
+                IpFilter = ipFilter is null ? null : IpFilterOptions.Read(ipFilter),
                 WebSockets = r.Bool("webSockets") ?? false,
             });
         }

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Proxy;
 using Yarp.ReverseProxy.Configuration;
@@ -30,6 +31,7 @@ internal static class GatewayCompiler
                 Options = route,
                 MaxBodyBytes = route.Limits?.MaxBodyBytes ?? maxBody,
                 WebSockets = route.WebSockets,
+                IpFilter = IpFilterPolicy.Compile(route.IpFilter),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -55,6 +57,8 @@ internal static class GatewayCompiler
             ProxyRoutes = routes,
             ProxyClusters = options.Services.Select(CompileCluster).ToList(),
             Routes = compiled.ToFrozenDictionary(StringComparer.Ordinal),
+            TrustedProxies = IpRanges.ParseAll(options.TrustedProxies),
+            IpFilter = IpFilterPolicy.Compile(options.IpFilter),
             MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,

@@ -1,3 +1,4 @@
+using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.RequestLimits;
 
 namespace Gatehouse.Configuration;
@@ -24,6 +25,15 @@ public sealed record GatewayOptions : ConfigSection
 
     /// <summary>Global request limits; routes may lower or raise <c>maxBodyBytes</c>.</summary>
     public RequestLimitsOptions Limits { get; init; } = RequestLimitsOptions.Defaults;
+
+    /// <summary>
+    /// Proxies (CIDR ranges) whose <c>X-Forwarded-For</c> / <c>Forwarded</c> headers are believed. Default none:
+    /// the client address is the socket's.
+    /// </summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
+    /// <summary>Allow/deny lists applied to every request, before the route's own.</summary>
+    public IpFilterOptions? IpFilter { get; init; }
 
     /// <summary>Backends by name, in file order.</summary>
     public IReadOnlyList<ServiceOptions> Services { get; init; } = [];
@@ -150,6 +160,9 @@ public sealed record RouteOptions : ConfigSection
     public HeaderEditOptions? ResponseHeaders { get; init; }
 
     public RequestLimitsOptions? Limits { get; init; }
+
+    /// <summary>Allow/deny lists for this route, applied after the global ones.</summary>
+    public IpFilterOptions? IpFilter { get; init; }
 
     /// <summary>Allow WebSocket upgrades on this route. Default false: other routes never pass an Upgrade on.</summary>
     public bool WebSockets { get; init; }

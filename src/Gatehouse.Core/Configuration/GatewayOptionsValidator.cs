@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Gatehouse.Policies.IpFilter;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 
@@ -16,6 +17,19 @@ internal static class GatewayOptionsValidator
     {
         ValidateListeners(options, diagnostics);
         ValidateLimits(options, diagnostics);
+        foreach (var proxy in options.TrustedProxies)
+        {
+            if (!IpRanges.TryParse(proxy, out _))
+            {
+                diagnostics.Error(options.PositionOf("trustedProxies"), $"trustedProxies: '{proxy}' is not an IP address or CIDR range (e.g. 10.0.0.0/8)");
+            }
+        }
+
+        if (options.IpFilter is { } ipFilter)
+        {
+            IpFilterOptions.Validate(ipFilter, "ipFilter", diagnostics);
+        }
+
         var services = ValidateServices(options, diagnostics);
         ValidateRoutes(options, services, diagnostics);
     }
@@ -206,6 +220,11 @@ internal static class GatewayOptionsValidator
             }
 
             var matcher = ValidateMatch(route, diagnostics);
+            if (route.IpFilter is { } routeIpFilter)
+            {
+                IpFilterOptions.Validate(routeIpFilter, $"route '{route.Name}' ipFilter", diagnostics);
+            }
+
             ValidateRewrite(route, diagnostics);
             ValidateHeaderEdits(route.Headers, $"route '{route.Name}' headers", diagnostics);
             ValidateHeaderEdits(route.ResponseHeaders, $"route '{route.Name}' responseHeaders", diagnostics);

@@ -28,6 +28,12 @@ internal sealed class GatewaySnapshot
 
     public required FrozenDictionary<string, CompiledRoute> Routes { get; init; }
 
+    /// <summary>Proxies whose forwarding headers are believed; empty by default.</summary>
+    public required System.Net.IPNetwork[] TrustedProxies { get; init; }
+
+    /// <summary>The global IP filter, or null.</summary>
+    public required Policies.IpFilter.IpFilterPolicy? IpFilter { get; init; }
+
     /// <summary>Global limits with defaults filled in.</summary>
     public required long MaxUrlBytes { get; init; }
 

@@ -1,4 +1,5 @@
 using Gatehouse.Errors;
+using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Builder;
@@ -23,10 +24,12 @@ internal static class GatewayPipeline
     public static void UseGateway(WebApplication app)
     {
         app.UseMiddleware<GatewayErrorsMiddleware>();   // request id; problem+json for all the gateway answers itself, forwarding failures included
+        app.UseMiddleware<ClientAddressMiddleware>();   // client IP from X-Forwarded-For/Forwarded only via trustedProxies
         app.UseMiddleware<RequestLimitsMiddleware>();   // URL 414, headers 431, ambiguous framing 400: no route needed
         app.UseRouting();                               // YARP routes are endpoints: path, host, method, header, query
+        app.UseMiddleware<IpFilterMiddleware>();        // global and route allow/deny lists, 403
 
-        // Later stages plug in here, in this order: IP filter, authentication, authorization, rate limits, cache.
+        // Later stages plug in here, in this order: authentication, authorization, rate limits, cache.
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413

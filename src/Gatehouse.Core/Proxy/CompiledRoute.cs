@@ -19,4 +19,7 @@ internal sealed class CompiledRoute
     public required long MaxBodyBytes { get; init; }
 
     public required bool WebSockets { get; init; }
+
+    /// <summary>The route's IP filter, or null.</summary>
+    public Policies.IpFilter.IpFilterPolicy? IpFilter { get; init; }
 }

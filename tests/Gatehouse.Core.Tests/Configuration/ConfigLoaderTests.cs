@@ -97,6 +97,8 @@ public class ConfigLoaderTests
         { "services:\n  a: { targets: [\"http://127.0.0.1:1\"] }\nroutes:\n  - { name: r, match: { path: \"/x/{id:min(abc)}\" }, service: a }", 4, 25, "not a valid route template" },
         { "listen: [\"http://gateway.internal:8080\"]\nservices: {}\nroutes: []", 1, 10, "not a host name" },
         { "admin: { listen: \"http://admin.internal:9901\" }\nservices: {}\nroutes: []", 1, 10, "not a host name" },
+        { "trustedProxies: [\"10.0.0.0/33\"]\nservices: {}\nroutes: []", 1, 1, "not an IP address or CIDR range" },
+        { "ipFilter: { allow: [\"10.0.0.0/8\", \"intranet\"] }\nservices: {}\nroutes: []", 1, 13, "'intranet' is not an IP address" },
         { "routes:\n  - { name: ~, match: { path: /x }, service: a }\nservices:\n  a: { targets: [\"http://127.0.0.1:1\"] }", 2, 5, "route needs a 'name'" },
     };
 
