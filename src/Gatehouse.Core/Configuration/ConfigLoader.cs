@@ -1,4 +1,5 @@
 using Gatehouse.Policies.IpFilter;
+using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -8,14 +9,14 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "ipFilter", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "ipFilter", "deny", "pathNormalization", "services", "routes"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "webSockets"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "webSockets"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -135,6 +136,8 @@ public static class ConfigLoader
         var limitsReader = reader.Mapping("limits", RequestLimitsOptions.GlobalKeys);
         var adminReader = reader.Mapping("admin", AdminKeys);
         var ipFilterReader = reader.Mapping("ipFilter", IpFilterOptions.Keys);
+        var denyReader = reader.Mapping("deny", PathDenyOptions.Keys);
+        var normalizationReader = reader.Mapping("pathNormalization", PathNormalizationOptions.Keys);
         return new GatewayOptions
         {
             Position = reader.Position,
@@ -146,6 +149,8 @@ public static class ConfigLoader
             Limits = limitsReader is null ? RequestLimitsOptions.Defaults : RequestLimitsOptions.Read(limitsReader, RequestLimitsOptions.Defaults),
             TrustedProxies = reader.StringList("trustedProxies") ?? [],
             IpFilter = ipFilterReader is null ? null : IpFilterOptions.Read(ipFilterReader),
+            Deny = denyReader is null ? null : PathDenyOptions.Read(denyReader),
+            PathNormalization = normalizationReader is null ? new PathNormalizationOptions() : PathNormalizationOptions.Read(normalizationReader),
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
         };
@@ -382,6 +387,7 @@ public static class ConfigLoader
             var responseHeaders = r.Mapping("responseHeaders", HeaderEditKeys);
             var limits = r.Mapping("limits", RequestLimitsOptions.RouteKeys);
             var ipFilter = r.Mapping("ipFilter", IpFilterOptions.Keys);
+            var deny = r.Mapping("deny", PathDenyOptions.Keys);
             var matchOptions = match is null ? null : ReadMatch(match);
             if (name is null || matchOptions is null || service is null)
             {
@@ -406,6 +412,7 @@ public static class ConfigLoader
                 ResponseHeaders = responseHeaders is null ? null : ReadHeaderEdits(responseHeaders),
                 Limits = limits is null ? null : RequestLimitsOptions.Read(limits, new RequestLimitsOptions()),
                 IpFilter = ipFilter is null ? null : IpFilterOptions.Read(ipFilter),
+                Deny = deny is null ? null : PathDenyOptions.Read(deny),
                 WebSockets = r.Bool("webSockets") ?? false,
             });
         }

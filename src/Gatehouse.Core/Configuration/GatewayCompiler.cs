@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Policies.IpFilter;
+using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Proxy;
 using Yarp.ReverseProxy.Configuration;
@@ -32,6 +33,7 @@ internal static class GatewayCompiler
                 MaxBodyBytes = route.Limits?.MaxBodyBytes ?? maxBody,
                 WebSockets = route.WebSockets,
                 IpFilter = IpFilterPolicy.Compile(route.IpFilter),
+                DeniedPaths = route.Deny is null ? null : new PathDenyList(route.Deny.Paths),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -59,6 +61,7 @@ internal static class GatewayCompiler
             Routes = compiled.ToFrozenDictionary(StringComparer.Ordinal),
             TrustedProxies = IpRanges.ParseAll(options.TrustedProxies),
             IpFilter = IpFilterPolicy.Compile(options.IpFilter),
+            DeniedPaths = options.Deny is null ? null : new PathDenyList(options.Deny.Paths),
             MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,

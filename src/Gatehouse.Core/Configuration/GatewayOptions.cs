@@ -1,4 +1,5 @@
 using Gatehouse.Policies.IpFilter;
+using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
 
 namespace Gatehouse.Configuration;
@@ -34,6 +35,12 @@ public sealed record GatewayOptions : ConfigSection
 
     /// <summary>Allow/deny lists applied to every request, before the route's own.</summary>
     public IpFilterOptions? IpFilter { get; init; }
+
+    /// <summary>Paths never served, whatever the route.</summary>
+    public PathDenyOptions? Deny { get; init; }
+
+    /// <summary>How request paths are normalised before routing.</summary>
+    public PathNormalizationOptions PathNormalization { get; init; } = new();
 
     /// <summary>Backends by name, in file order.</summary>
     public IReadOnlyList<ServiceOptions> Services { get; init; } = [];
@@ -160,6 +167,9 @@ public sealed record RouteOptions : ConfigSection
     public HeaderEditOptions? ResponseHeaders { get; init; }
 
     public RequestLimitsOptions? Limits { get; init; }
+
+    /// <summary>Paths this route never serves.</summary>
+    public PathDenyOptions? Deny { get; init; }
 
     /// <summary>Allow/deny lists for this route, applied after the global ones.</summary>
     public IpFilterOptions? IpFilter { get; init; }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Gatehouse.Policies.IpFilter;
+using Gatehouse.Policies.PathFilter;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 
@@ -28,6 +29,11 @@ internal static class GatewayOptionsValidator
         if (options.IpFilter is { } ipFilter)
         {
             IpFilterOptions.Validate(ipFilter, "ipFilter", diagnostics);
+        }
+
+        if (options.Deny is { } deny)
+        {
+            PathDenyOptions.Validate(deny, "deny", diagnostics);
         }
 
         var services = ValidateServices(options, diagnostics);
@@ -223,6 +229,11 @@ internal static class GatewayOptionsValidator
             if (route.IpFilter is { } routeIpFilter)
             {
                 IpFilterOptions.Validate(routeIpFilter, $"route '{route.Name}' ipFilter", diagnostics);
+            }
+
+            if (route.Deny is { } routeDeny)
+            {
+                PathDenyOptions.Validate(routeDeny, $"route '{route.Name}' deny", diagnostics);
             }
 
             ValidateRewrite(route, diagnostics);

@@ -34,6 +34,9 @@ internal sealed class GatewaySnapshot
     /// <summary>The global IP filter, or null.</summary>
     public required Policies.IpFilter.IpFilterPolicy? IpFilter { get; init; }
 
+    /// <summary>The global path deny list, or null.</summary>
+    public required Policies.PathFilter.PathDenyList? DeniedPaths { get; init; }
+
     /// <summary>Global limits with defaults filled in.</summary>
     public required long MaxUrlBytes { get; init; }
 

@@ -14,6 +14,7 @@ internal sealed class GatewayProblem
     public static readonly GatewayProblem AmbiguousFraming = new("ambiguous-framing", 400, "Ambiguous request framing");
     public static readonly GatewayProblem RequestTimeout = new("request-timeout", 408, "The client was too slow sending the request");
     public static readonly GatewayProblem IpDenied = new("ip-denied", 403, "The client address is not allowed");
+    public static readonly GatewayProblem PathDenied = new("path-denied", 403, "This path is not served");
     public static readonly GatewayProblem NoRoute = new("no-route", 404, "No route matches the request");
     public static readonly GatewayProblem MethodNotAllowed = new("method-not-allowed", 405, "Method not allowed on this route");
     public static readonly GatewayProblem BodyTooLarge = new("body-too-large", 413, "Request body too large");

@@ -1,5 +1,6 @@
 using Gatehouse.Errors;
 using Gatehouse.Policies.IpFilter;
+using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Builder;
@@ -26,8 +27,10 @@ internal static class GatewayPipeline
         app.UseMiddleware<GatewayErrorsMiddleware>();   // request id; problem+json for all the gateway answers itself, forwarding failures included
         app.UseMiddleware<ClientAddressMiddleware>();   // client IP from X-Forwarded-For/Forwarded only via trustedProxies
         app.UseMiddleware<RequestLimitsMiddleware>();   // URL 414, headers 431, ambiguous framing 400: no route needed
+        app.UseMiddleware<PathNormalizationMiddleware>(); // one path for routing, deny lists and the backend (%2F, \, //)
         app.UseRouting();                               // YARP routes are endpoints: path, host, method, header, query
         app.UseMiddleware<IpFilterMiddleware>();        // global and route allow/deny lists, 403
+        app.UseMiddleware<PathDenyMiddleware>();        // global and route path deny lists, 403
 
         // Later stages plug in here, in this order: authentication, authorization, rate limits, cache.
         app.MapReverseProxy(proxy =>

@@ -22,4 +22,7 @@ internal sealed class CompiledRoute
 
     /// <summary>The route's IP filter, or null.</summary>
     public Policies.IpFilter.IpFilterPolicy? IpFilter { get; init; }
+
+    /// <summary>The route's path deny list, or null.</summary>
+    public Policies.PathFilter.PathDenyList? DeniedPaths { get; init; }
 }
