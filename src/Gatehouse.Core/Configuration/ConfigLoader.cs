@@ -9,7 +9,7 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "ipFilter", "deny", "pathNormalization", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "services", "routes"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
@@ -36,6 +36,12 @@ public static class ConfigLoader
         ["leastRequests"] = LoadBalancingMode.LeastRequests,
         ["random"] = LoadBalancingMode.Random,
         ["first"] = LoadBalancingMode.First,
+    };
+
+    private static readonly Dictionary<string, ForwardedHeader> ForwardedHeaderNames = new()
+    {
+        ["X-Forwarded-For"] = ForwardedHeader.XForwardedFor,
+        ["Forwarded"] = ForwardedHeader.Forwarded,
     };
 
     private static readonly Dictionary<string, bool> WhenAllUnhealthyNames = new()
@@ -148,6 +154,7 @@ public static class ConfigLoader
                 : new AdminOptions { Position = adminReader.Position, KeyPositions = adminReader.KeyPositions, Listen = adminReader.String("listen") ?? new AdminOptions().Listen },
             Limits = limitsReader is null ? RequestLimitsOptions.Defaults : RequestLimitsOptions.Read(limitsReader, RequestLimitsOptions.Defaults),
             TrustedProxies = reader.StringList("trustedProxies") ?? [],
+            ForwardedHeader = reader.Enum("forwardedHeader", ForwardedHeaderNames) ?? ForwardedHeader.XForwardedFor,
             IpFilter = ipFilterReader is null ? null : IpFilterOptions.Read(ipFilterReader),
             Deny = denyReader is null ? null : PathDenyOptions.Read(denyReader),
             PathNormalization = normalizationReader is null ? new PathNormalizationOptions() : PathNormalizationOptions.Read(normalizationReader),

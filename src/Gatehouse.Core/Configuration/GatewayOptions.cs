@@ -33,6 +33,9 @@ public sealed record GatewayOptions : ConfigSection
     /// </summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
+    /// <summary>Which header trusted proxies set: <c>X-Forwarded-For</c> (default) or RFC 7239 <c>Forwarded</c>. Only that one is read.</summary>
+    public ForwardedHeader ForwardedHeader { get; init; } = ForwardedHeader.XForwardedFor;
+
     /// <summary>Allow/deny lists applied to every request, before the route's own.</summary>
     public IpFilterOptions? IpFilter { get; init; }
 
@@ -47,6 +50,12 @@ public sealed record GatewayOptions : ConfigSection
 
     /// <summary>Routes in file order: the first route that matches a request wins.</summary>
     public IReadOnlyList<RouteOptions> Routes { get; init; } = [];
+}
+
+public enum ForwardedHeader
+{
+    XForwardedFor,
+    Forwarded,
 }
 
 public enum ListenProtocols

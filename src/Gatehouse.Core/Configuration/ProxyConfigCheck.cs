@@ -16,6 +16,8 @@ internal static class ProxyConfigCheck
         services.AddLogging();
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         services.AddReverseProxy().AddTransforms<Proxy.GatewayTransformProvider>();
+
+        // Only the validator is used: the path-deny provider validates nothing, so it is not needed here.
         return services.BuildServiceProvider().GetRequiredService<IConfigValidator>();
     });
 

@@ -19,7 +19,9 @@ internal static class GatewayPipeline
     public static void AddGatewayServices(IServiceCollection services)
     {
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
-        services.AddReverseProxy().AddTransforms<GatewayTransformProvider>();
+        services.AddReverseProxy()
+            .AddTransforms<GatewayTransformProvider>()
+            .AddTransforms<PathDenyTransformProvider>();
     }
 
     public static void UseGateway(WebApplication app)

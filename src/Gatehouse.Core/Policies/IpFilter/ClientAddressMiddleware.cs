@@ -6,133 +6,118 @@ using Microsoft.Extensions.Primitives;
 namespace Gatehouse.Policies.IpFilter;
 
 /// <summary>
-/// Resolves the client address when the connection comes from a configured trusted proxy: walking
-/// <c>X-Forwarded-For</c> (or RFC 7239 <c>Forwarded</c>) from the right, the first address that is not itself a
-/// trusted proxy is the client. The result replaces <see cref="ConnectionInfo.RemoteIpAddress"/>, so the IP
-/// filter, rate-limit keys, logs and the X-Forwarded-For sent to the backend all see the same client.
-/// With no trusted proxies (the default) nothing a client sends is believed, and this stage costs nothing.
+/// Resolves the client address when the connection comes from a configured trusted proxy: walking the configured
+/// forwarding header (<c>X-Forwarded-For</c> by default, or RFC 7239 <c>Forwarded</c>) from the right, the first
+/// address that is not itself a trusted proxy is the client. Only the trusted hops to its right have to be well
+/// formed; if the deciding entry is not an address (garbage, <c>unknown</c>, an obfuscated node) the client is
+/// unknown, never the proxy itself, and an IP filter refuses it. The result replaces
+/// <see cref="ConnectionInfo.RemoteIpAddress"/>, so the IP filter, rate-limit keys, logs and the X-Forwarded-For
+/// sent to the backend all see the same client. With no trusted proxies (the default) nothing a client sends is
+/// believed, and this stage costs nothing.
 /// Hand-written rather than ASP.NET Core's ForwardedHeadersMiddleware: that one fixes its trusted networks at
 /// start (these follow reloads), does not read <c>Forwarded</c>, and trusts loopback out of the box.
 /// </summary>
 internal sealed class ClientAddressMiddleware(RequestDelegate next, GatewayState state)
 {
+    /// <summary>Hops examined from the right at most; a longer chain of trusted proxies leaves the client unknown.</summary>
+    internal const int MaxHops = 32;
+
     public Task InvokeAsync(HttpContext context)
     {
-        var trusted = state.Current.TrustedProxies;
-        if (trusted.Length > 0 && context.Connection.RemoteIpAddress is { } peer && IpRanges.Contains(trusted, IpRanges.Normalize(peer)))
+        var snapshot = state.Current;
+        var trusted = snapshot.TrustedProxies;
+        if (trusted.Length > 0 && context.Connection.RemoteIpAddress is { } peer && IpRanges.Contains(trusted, peer))
         {
-            var headers = context.Request.Headers;
-            var forwarded = headers["X-Forwarded-For"];
-            var client = forwarded.Count > 0 ? Resolve(forwarded, trusted, ForwardedForAddresses) : Resolve(headers["Forwarded"], trusted, ForwardedAddresses);
-            if (client is not null)
+            var useForwarded = snapshot.Options.ForwardedHeader == ForwardedHeader.Forwarded;
+            var values = context.Request.Headers[useForwarded ? "Forwarded" : "X-Forwarded-For"];
+            if (values.Count > 0)
             {
-                context.Connection.RemoteIpAddress = client;
+                context.Connection.RemoteIpAddress = Resolve(values, trusted, useForwarded);
             }
         }
 
         return next(context);
     }
 
-    /// <summary>The right-most address that is not a trusted proxy; if all are trusted, the left-most; null when malformed.</summary>
-    internal static IPAddress? Resolve(StringValues values, IPNetwork[] trusted, Func<StringValues, List<IPAddress>?> parse)
+    /// <summary>The right-most entry that is not a trusted proxy (the left-most if all are); null when that entry is not an address.</summary>
+    internal static IPAddress? Resolve(StringValues values, IPNetwork[] trusted, bool forwarded)
     {
-        var chain = parse(values);
-        if (chain is null || chain.Count == 0)
+        var entries = SplitEntries(values);
+        IPAddress? leftmost = null;
+        for (var i = entries.Count - 1; i >= 0 && entries.Count - i <= MaxHops; i--)
         {
-            return null;
-        }
-
-        for (var i = chain.Count - 1; i >= 0; i--)
-        {
-            if (!IpRanges.Contains(trusted, chain[i]))
+            var address = forwarded ? ParseForwardedElement(entries[i]) : ParseNode(entries[i]);
+            if (address is null || !IpRanges.Contains(trusted, address))
             {
-                return chain[i];
+                return address;
             }
+
+            leftmost = address;
         }
 
-        return chain[0];
+        return entries.Count <= MaxHops ? leftmost : null;
     }
 
-    /// <summary><c>X-Forwarded-For: client, proxy1, proxy2</c>; any malformed element makes the whole header untrustworthy.</summary>
-    internal static List<IPAddress>? ForwardedForAddresses(StringValues values)
+    /// <summary>Comma-separated entries over all header lines; commas inside quoted strings do not split.</summary>
+    private static List<string> SplitEntries(StringValues values)
     {
-        var result = new List<IPAddress>();
+        var entries = new List<string>();
         foreach (var value in values)
         {
-            foreach (var part in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            if (value is null)
             {
-                if (!TryParseNode(part, out var address))
-                {
-                    return null;
-                }
+                continue;
+            }
 
-                result.Add(address);
+            var start = 0;
+            var quoted = false;
+            for (var i = 0; i <= value.Length; i++)
+            {
+                if (i < value.Length && value[i] == '"')
+                {
+                    quoted = !quoted;
+                }
+                else if (i == value.Length || (value[i] == ',' && !quoted))
+                {
+                    var entry = value.AsSpan(start, i - start).Trim();
+                    if (entry.Length > 0)
+                    {
+                        entries.Add(entry.ToString());
+                    }
+
+                    start = i + 1;
+                }
             }
         }
 
-        return result;
+        return entries;
     }
 
-    /// <summary>RFC 7239: <c>Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"</c>.</summary>
-    internal static List<IPAddress>? ForwardedAddresses(StringValues values)
+    /// <summary>RFC 7239 element: the address in its <c>for=</c> pair; null when missing, obfuscated or <c>unknown</c>.</summary>
+    private static IPAddress? ParseForwardedElement(string element)
     {
-        var result = new List<IPAddress>();
-        foreach (var value in values)
+        foreach (var pair in element.Split(';', StringSplitOptions.TrimEntries))
         {
-            foreach (var element in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            if (pair.StartsWith("for=", StringComparison.OrdinalIgnoreCase))
             {
-                var found = false;
-                foreach (var pair in element.Split(';', StringSplitOptions.TrimEntries))
-                {
-                    if (!pair.StartsWith("for=", StringComparison.OrdinalIgnoreCase))
-                    {
-                        continue;
-                    }
-
-                    if (!TryParseNode(pair[4..].Trim('"'), out var address))
-                    {
-                        return null;
-                    }
-
-                    result.Add(address);
-                    found = true;
-                }
-
-                if (!found)
-                {
-                    return null;
-                }
+                return ParseNode(pair[4..].Trim('"'));
             }
         }
 
-        return result;
+        return null;
     }
 
     /// <summary>An address with an optional port: <c>192.0.2.1</c>, <c>192.0.2.1:80</c>, <c>[2001:db8::1]:80</c>, <c>2001:db8::1</c>.</summary>
-    private static bool TryParseNode(string node, out IPAddress address)
+    private static IPAddress? ParseNode(string node)
     {
         if (node.StartsWith('['))
         {
             var end = node.IndexOf(']', StringComparison.Ordinal);
-            if (end > 0 && IPAddress.TryParse(node.AsSpan(1, end - 1), out address!))
-            {
-                address = IpRanges.Normalize(address);
-                return true;
-            }
-
-            address = IPAddress.None;
-            return false;
+            return end > 0 && IPAddress.TryParse(node.AsSpan(1, end - 1), out var v6) ? IpRanges.Normalize(v6) : null;
         }
 
         var colon = node.IndexOf(':', StringComparison.Ordinal);
         var text = colon > 0 && node.IndexOf(':', colon + 1) < 0 ? node.AsSpan(0, colon) : node.AsSpan();
-        if (IPAddress.TryParse(text, out address!))
-        {
-            address = IpRanges.Normalize(address);
-            return true;
-        }
-
-        address = IPAddress.None;
-        return false;
+        return IPAddress.TryParse(text, out var address) ? IpRanges.Normalize(address) : null;
     }
 }

@@ -16,7 +16,6 @@ internal sealed class IpFilterPolicy(IPNetwork[] allow, IPNetwork[] deny)
             return false;
         }
 
-        address = IpRanges.Normalize(address);
         return !IpRanges.Contains(deny, address) && (allow.Length == 0 || IpRanges.Contains(allow, address));
     }
 }

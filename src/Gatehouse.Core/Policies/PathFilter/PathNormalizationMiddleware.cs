@@ -1,6 +1,7 @@
 using Gatehouse.Configuration;
 using Gatehouse.Errors;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Gatehouse.Policies.PathFilter;
 
@@ -13,14 +14,22 @@ internal sealed class PathNormalizationMiddleware(RequestDelegate next, GatewayS
 {
     public Task InvokeAsync(HttpContext context)
     {
+        // Only origin-form targets ('/path?query'): for an absolute-form target Kestrel takes the path from
+        // Uri.LocalPath, which decodes %2F without resolving the '..' that reveals, and skips its own checks.
+        var target = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        if (!target.StartsWith('/') && !(target == "*" && HttpMethods.IsOptions(context.Request.Method)))
+        {
+            return ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest, "Only origin-form request targets (/path?query) are accepted.", closeConnection: true);
+        }
+
         var path = context.Request.Path.Value;
         if (path is not null)
         {
             var options = state.Current.Options.PathNormalization;
-            var normalized = PathNormalizer.Normalize(path, options.EscapedSlashes, options.MergeSlashes, out var rejected);
-            if (rejected)
+            var normalized = PathNormalizer.Normalize(path, options.EscapedSlashes, options.MergeSlashes, out var rejection);
+            if (rejection is not null)
             {
-                return ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest, "Encoded slashes (%2F, %5C) are not allowed in the path.");
+                return ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest, rejection);
             }
 
             if (normalized is not null)

@@ -24,16 +24,25 @@ public enum EscapedSlashes
 /// </summary>
 internal static class PathNormalizer
 {
-    private static readonly SearchValues<char> Suspicious = SearchValues.Create("\\%");
+    private static readonly SearchValues<char> Suspicious = SearchValues.Create("\\%;");
 
     /// <summary>Null when the path is already normal (the common case: one vectorised scan, no allocation).</summary>
-    public static string? Normalize(string path, EscapedSlashes escapedSlashes, bool mergeSlashes, out bool rejected)
+    public static string? Normalize(string path, EscapedSlashes escapedSlashes, bool mergeSlashes, out string? rejection)
     {
-        rejected = false;
+        rejection = null;
         var span = path.AsSpan();
         var hasEscape = span.IndexOfAny(Suspicious) >= 0;
         var hasDouble = mergeSlashes && span.Contains("//", StringComparison.Ordinal);
-        if (!hasEscape && !hasDouble)
+
+        // Kestrel resolves dot segments in an origin-form target, but not every path reaches here that way; never rely on it.
+        var hasDot = span.Contains("/.", StringComparison.Ordinal);
+        if (span.IndexOfAnyInRange('\0', '\u001f') >= 0 || span.Contains('\u007f'))
+        {
+            rejection = "The path contains control characters.";
+            return null;
+        }
+
+        if (!hasEscape && !hasDouble && !hasDot)
         {
             return null;
         }
@@ -41,10 +50,11 @@ internal static class PathNormalizer
         var text = path;
         if (hasEscape)
         {
-            var hasEncodedSlash = text.Contains("%2F", StringComparison.OrdinalIgnoreCase) || text.Contains("%5C", StringComparison.OrdinalIgnoreCase);
+            var hasEncodedSlash = text.Contains("%2F", StringComparison.OrdinalIgnoreCase) || text.Contains("%5C", StringComparison.OrdinalIgnoreCase)
+                || text.Contains('\\', StringComparison.Ordinal);
             if (hasEncodedSlash && escapedSlashes == EscapedSlashes.Reject)
             {
-                rejected = true;
+                rejection = "Encoded slashes (%2F, %5C) and backslashes are not allowed in the path.";
                 return null;
             }
 
@@ -57,11 +67,22 @@ internal static class PathNormalizer
         }
 
         var segments = new List<string>();
-        foreach (var segment in text.Split('/'))
+        var parts = text.Split('/');
+        for (var i = 0; i < parts.Length; i++)
         {
+            var segment = parts[i];
+
+            // Tomcat reads '..;x' as '..': a dot segment with path parameters is a traversal, not a name.
+            var semicolon = segment.IndexOf(';', StringComparison.Ordinal);
+            if (semicolon >= 0 && segment[..semicolon] is "." or "..")
+            {
+                rejection = "A dot segment with path parameters ('..;') is not allowed in the path.";
+                return null;
+            }
+
             switch (segment)
             {
-                case "" when mergeSlashes:
+                case "" when mergeSlashes || i == 0:
                 case ".":
                     continue;
                 case "..":

@@ -26,6 +26,14 @@ public class IpFilterPolicyTests
     }
 
     [Fact]
+    public void Allows_MappedRangeInConfig_MatchesIPv4Client()
+    {
+        var policy = Policy([], ["::ffff:192.0.2.0/120"]);
+        Assert.False(policy.Allows(IPAddress.Parse("192.0.2.9")));
+        Assert.False(policy.Allows(IPAddress.Parse("::ffff:192.0.2.9")));
+    }
+
+    [Fact]
     public void Allows_UnknownAddress_Refused() => Assert.False(Policy([], ["192.0.2.0/24"]).Allows(null));
 
     [Theory]

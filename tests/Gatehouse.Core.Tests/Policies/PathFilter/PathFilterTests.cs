@@ -15,15 +15,35 @@ public class PathFilterTests
     [InlineData("/public\\..\\internal", "/internal")]
     [InlineData("/a/b/", null)]
     [InlineData("/a//b/", "/a/b/")]
+    [InlineData("/public/../internal/x", "/internal/x")]
+    [InlineData("/a/./b", "/a/b")]
+    [InlineData("/.well-known/x", null)]
     public void Normalize_Unescape(string path, string? expected) =>
         Assert.Equal(expected, PathNormalizer.Normalize(path, EscapedSlashes.Unescape, mergeSlashes: true, out _));
 
-    [Fact]
-    public void Normalize_Reject_FlagsEncodedSlash()
+    [Theory]
+    [InlineData("/a%2Fb")]
+    [InlineData("/a\\b")]
+    public void Normalize_Reject_FlagsEncodedSlash(string path)
     {
-        Assert.Null(PathNormalizer.Normalize("/a%2Fb", EscapedSlashes.Reject, mergeSlashes: true, out var rejected));
-        Assert.True(rejected);
+        Assert.Null(PathNormalizer.Normalize(path, EscapedSlashes.Reject, mergeSlashes: true, out var rejection));
+        Assert.NotNull(rejection);
     }
+
+    [Theory]
+    [InlineData("/public/..;/internal")]
+    [InlineData("/a/.;x=1/b")]
+    [InlineData("/a\u0000b")]
+    [InlineData("/a\u001fb")]
+    public void Normalize_DotSegmentParametersOrControlCharacters_Rejected(string path)
+    {
+        Assert.Null(PathNormalizer.Normalize(System.Text.RegularExpressions.Regex.Unescape(path), EscapedSlashes.Unescape, mergeSlashes: true, out var rejection));
+        Assert.NotNull(rejection);
+    }
+
+    [Fact]
+    public void Normalize_NoMergeSlashes_KeepsInnerButNotLeadingDouble() =>
+        Assert.Equal("/a/b//c", PathNormalizer.Normalize("/a%2Fb//c", EscapedSlashes.Unescape, mergeSlashes: false, out _));
 
     [Theory]
     [InlineData("/internal/**", "/internal", true)]
@@ -35,6 +55,10 @@ public class PathFilterTests
     [InlineData("/api/*/admin", "/api/v1/v2/admin", false)]
     [InlineData("/**/secret", "/a/b/secret", true)]
     [InlineData("/exact", "/exact/", true)]
+    [InlineData("/internal/**", "/internal;x=1/secret", true)]
+    [InlineData("/internal/**", "/internal. /secret", true)]
+    [InlineData("/**/a/**/b", "/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/c", false)]
+    [InlineData("/**/a/**/b", "/x/a/y/z/b", true)]
     public void FirstMatch_Patterns(string pattern, string path, bool denied) =>
         Assert.Equal(denied, new PathDenyList([pattern]).FirstMatch(path) is not null);
 

@@ -88,6 +88,48 @@ public class IpFilterTests
     }
 
     [Fact]
+    public async Task TrustedProxy_JunkBeforeClient_ClientStillDenied()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            trustedProxies: ["127.0.0.1/32"]
+            ipFilter: { deny: ["192.0.2.0/24"] }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """);
+
+        // The client at 192.0.2.5 sent 'X-Forwarded-For: x'; the trusted proxy appended its address.
+        using var response = await GetAsync(gateway, "/x", "x, 192.0.2.5");
+
+        await AssertDeniedAsync(response);
+    }
+
+    [Fact]
+    public async Task TrustedProxy_ForwardedHeaderConfigured_XForwardedForIgnored()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            trustedProxies: ["127.0.0.1/32"]
+            forwardedHeader: Forwarded
+            ipFilter: { allow: ["203.0.113.0/24"] }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """);
+        using var viaForwarded = new HttpRequestMessage(HttpMethod.Get, "/x");
+        viaForwarded.Headers.Add("Forwarded", "for=203.0.113.7;proto=https");
+
+        using var allowed = await gateway.Client.SendAsync(viaForwarded);
+        using var spoofed = await GetAsync(gateway, "/x", "203.0.113.7");
+
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        await AssertDeniedAsync(spoofed);
+    }
+
+    [Fact]
     public async Task GlobalFilter_AppliesToUnknownRoutesToo()
     {
         await using var backend = await TestBackend.StartEchoAsync();

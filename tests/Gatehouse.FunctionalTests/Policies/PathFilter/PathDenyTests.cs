@@ -15,6 +15,7 @@ public class PathDenyTests
           s: { targets: ["{{backend.Url}}"] }
         routes:
           - { name: admin, match: { path: "/admin/{**rest}" }, service: s, deny: { paths: ["/admin/secrets/**"] } }
+          - { name: api, match: { path: "/api/{**rest}" }, service: s, rewrite: { stripPrefix: /api } }
           - { name: all, match: { path: "/{**rest}" }, service: s }
         """;
 
@@ -37,6 +38,11 @@ public class PathDenyTests
     [InlineData("/admin/secrets/key")]
     [InlineData("/admin//secrets/key")]
     [InlineData("/admin/x/../secrets/key")]
+    [InlineData("/internal;x=1/secret")]
+    [InlineData("/internal%3B/secret")]
+    [InlineData("/internal%20/x")]
+    [InlineData("/api/internal/x")]       // rewritten to /internal/x: checked again on the forwarded path
+    [InlineData("/api/..%2Finternal/x")]
     public async Task DeniedPath_EverySpelling_Refused403_NeverForwarded(string target)
     {
         await using var backend = await TestBackend.StartEchoAsync();
@@ -45,7 +51,22 @@ public class PathDenyTests
         var exchange = await RawHttp.SendAsync(gateway.Url, $"GET {target} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
 
         Assert.True(exchange.Response.Length > 12, $"{target}: no response");
-        Assert.InRange(exchange.FirstStatus, 400, 404);
+        Assert.Equal(403, exchange.FirstStatus);
+        Assert.Contains("https://gatehouse.dev/problems/path-denied", exchange.Response);
+        Assert.Equal(0, backend.Requests);
+    }
+
+    [Theory]
+    [InlineData("GET http://h/public/..%2Finternal/x HTTP/1.1")]   // absolute form: Kestrel's own checks do not run
+    [InlineData("GET /public/..;/internal/x HTTP/1.1")]            // Tomcat's '..;' traversal
+    public async Task TraversalShapes_Refused400_NeverForwarded(string requestLine)
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend));
+
+        var exchange = await RawHttp.SendAsync(gateway.Url, $"{requestLine}\r\nHost: h\r\nConnection: close\r\n\r\n");
+
+        Assert.Equal(400, exchange.FirstStatus);
         Assert.Equal(0, backend.Requests);
     }
 
@@ -54,6 +75,7 @@ public class PathDenyTests
     [InlineData("/public%2Fa", "GET /public/a")]
     [InlineData("/x/../public/a", "GET /public/a")]
     [InlineData("/admin/open", "GET /admin/open")]
+    [InlineData("/api/public/a", "GET /public/a")]
     public async Task AllowedPath_ForwardedInNormalForm(string target, string backendSaw)
     {
         await using var backend = await TestBackend.StartEchoAsync();
