@@ -164,16 +164,16 @@ internal static class GatewayOptionsValidator
             {
                 if (!IsBackendUrl(target.Url))
                 {
-                    diagnostics.Error(target.Position, $"target '{target.Url}' of service '{service.Name}' must be an absolute http:// or https:// address");
+                    diagnostics.Error(target.Position, $"target '{Redact(target.Url)}' of service '{service.Name}' must be an absolute http:// or https:// address");
                 }
                 else if (!seen.Add(target.Url))
                 {
-                    diagnostics.Error(target.Position, $"target '{target.Url}' is listed twice in service '{service.Name}'");
+                    diagnostics.Error(target.Position, $"target '{Redact(target.Url)}' is listed twice in service '{service.Name}'");
                 }
 
                 if (target.HealthUrl is not null && !IsBackendUrl(target.HealthUrl))
                 {
-                    diagnostics.Error(target.PositionOf("healthUrl"), $"healthUrl '{target.HealthUrl}' must be an absolute http:// or https:// address");
+                    diagnostics.Error(target.PositionOf("healthUrl"), $"healthUrl '{Redact(target.HealthUrl)}' must be an absolute http:// or https:// address");
                 }
             }
 
@@ -197,6 +197,15 @@ internal static class GatewayOptionsValidator
         }
 
         return names;
+    }
+
+    /// <summary>Errors are logged on reload; credentials in an address (<c>http://user:secret@host</c>) must not be.</summary>
+    internal static string Redact(string url)
+    {
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        var at = url.IndexOf('@', StringComparison.Ordinal);
+        var slash = scheme < 0 ? -1 : url.IndexOf('/', scheme + 3);
+        return scheme >= 0 && at > scheme && (slash < 0 || at < slash) ? url[..(scheme + 3)] + "***@" + url[(at + 1)..] : url;
     }
 
     private static bool IsBackendUrl(string url) =>

@@ -175,6 +175,14 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Load_BadTargetWithCredentials_ErrorDoesNotShowThem()
+    {
+        var e = Refused("services:\n  a: { targets: [\"ftp://user:hunter2@127.0.0.1:1\"] }\nroutes: []");
+        Assert.DoesNotContain(e.Errors, x => x.Message.Contains("hunter2", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, x => x.Message.Contains("ftp://***@127.0.0.1:1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void CertificateOptions_ToString_HidesPassword() =>
         Assert.DoesNotContain("hunter2", new CertificateOptions { Path = "c.pfx", Password = "hunter2" }.ToString(), StringComparison.Ordinal);
 
