@@ -1,3 +1,4 @@
+using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
@@ -9,14 +10,14 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "consumers", "apiKey", "auth", "services", "routes"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "webSockets"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "webSockets"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -144,6 +145,7 @@ public static class ConfigLoader
         var ipFilterReader = reader.Mapping("ipFilter", IpFilterOptions.Keys);
         var denyReader = reader.Mapping("deny", PathDenyOptions.Keys);
         var normalizationReader = reader.Mapping("pathNormalization", PathNormalizationOptions.Keys);
+        var apiKeyReader = reader.Mapping("apiKey", ApiKeyOptions.Keys);
         return new GatewayOptions
         {
             Position = reader.Position,
@@ -158,6 +160,15 @@ public static class ConfigLoader
             IpFilter = ipFilterReader is null ? null : IpFilterOptions.Read(ipFilterReader),
             Deny = denyReader is null ? null : PathDenyOptions.Read(denyReader),
             PathNormalization = normalizationReader is null ? new PathNormalizationOptions() : PathNormalizationOptions.Read(normalizationReader),
+            Consumers = ReadConsumers(reader),
+            ApiKey = apiKeyReader is null ? null : new ApiKeyOptions
+            {
+                Position = apiKeyReader.Position,
+                KeyPositions = apiKeyReader.KeyPositions,
+                Header = apiKeyReader.String("header") ?? new ApiKeyOptions().Header,
+                QueryParameter = apiKeyReader.String("queryParameter"),
+            },
+            Auth = AuthOptions.Read(reader, "auth"),
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
         };
@@ -252,6 +263,43 @@ public static class ConfigLoader
             KeyPath = r.String("keyPath"),
             Password = r.String("password"),
         };
+    }
+
+    private static List<ConsumerOptions> ReadConsumers(ConfigNodeReader reader)
+    {
+        var result = new List<ConsumerOptions>();
+        var node = reader.Node("consumers");
+        if (node is null)
+        {
+            return result;
+        }
+
+        if (node is not YamlMappingNode consumers)
+        {
+            reader.Error("consumers", "consumers must be a mapping of consumer names to { apiKeys: [...] }");
+            return result;
+        }
+
+        foreach (var (keyNode, valueNode) in consumers.Children)
+        {
+            var name = reader.Context.ScalarString(keyNode, "consumer name") ?? "";
+            if (valueNode is not YamlMappingNode consumerNode)
+            {
+                reader.Context.Diagnostics.Error(ConfigNodeReader.PositionOf(valueNode), $"consumers.{name} must be a mapping such as {{ apiKeys: [\"sha256:...\"] }}");
+                continue;
+            }
+
+            var r = new ConfigNodeReader(consumerNode, reader.Context, $"consumers.{name}", ConsumerOptions.Keys);
+            result.Add(new ConsumerOptions
+            {
+                Position = ConfigNodeReader.PositionOf(keyNode),
+                KeyPositions = r.KeyPositions,
+                Name = name,
+                ApiKeys = r.StringList("apiKeys") ?? [],
+            });
+        }
+
+        return result;
     }
 
     private static List<ServiceOptions> ReadServices(ConfigNodeReader reader)
@@ -395,6 +443,7 @@ public static class ConfigLoader
             var limits = r.Mapping("limits", RequestLimitsOptions.RouteKeys);
             var ipFilter = r.Mapping("ipFilter", IpFilterOptions.Keys);
             var deny = r.Mapping("deny", PathDenyOptions.Keys);
+            var auth = AuthOptions.Read(r, "auth");
             var matchOptions = match is null ? null : ReadMatch(match);
             if (name is null || matchOptions is null || service is null)
             {
@@ -420,6 +469,8 @@ public static class ConfigLoader
                 Limits = limits is null ? null : RequestLimitsOptions.Read(limits, new RequestLimitsOptions()),
                 IpFilter = ipFilter is null ? null : IpFilterOptions.Read(ipFilter),
                 Deny = deny is null ? null : PathDenyOptions.Read(deny),
+                Auth = auth,
+                ForwardClaims = r.StringMap("forwardClaims") ?? [],
                 WebSockets = r.Bool("webSockets") ?? false,
             });
         }

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
@@ -34,6 +35,8 @@ internal static class GatewayCompiler
                 WebSockets = route.WebSockets,
                 IpFilter = IpFilterPolicy.Compile(route.IpFilter),
                 DeniedPaths = route.Deny is null ? null : new PathDenyList(route.Deny.Paths),
+                Auth = AuthPolicy.Compile(route.Auth),
+                ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -62,6 +65,7 @@ internal static class GatewayCompiler
             TrustedProxies = IpRanges.ParseAll(options.TrustedProxies),
             IpFilter = IpFilterPolicy.Compile(options.IpFilter),
             DeniedPaths = options.Deny is null ? null : new PathDenyList(options.Deny.Paths),
+            Identity = IdentityPolicy.Compile(options),
             MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,

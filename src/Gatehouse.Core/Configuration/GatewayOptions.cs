@@ -1,3 +1,4 @@
+using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
@@ -44,6 +45,15 @@ public sealed record GatewayOptions : ConfigSection
 
     /// <summary>How request paths are normalised before routing.</summary>
     public PathNormalizationOptions PathNormalization { get; init; } = new();
+
+    /// <summary>Known callers and their hashed API keys.</summary>
+    public IReadOnlyList<ConsumerOptions> Consumers { get; init; } = [];
+
+    /// <summary>Where API keys are read; default header <c>X-Api-Key</c>.</summary>
+    public ApiKeyOptions? ApiKey { get; init; }
+
+    /// <summary>Default authentication for every route; a route opts out with <c>auth: anonymous</c>.</summary>
+    public AuthOptions? Auth { get; init; }
 
     /// <summary>Backends by name, in file order.</summary>
     public IReadOnlyList<ServiceOptions> Services { get; init; } = [];
@@ -176,6 +186,12 @@ public sealed record RouteOptions : ConfigSection
     public HeaderEditOptions? ResponseHeaders { get; init; }
 
     public RequestLimitsOptions? Limits { get; init; }
+
+    /// <summary>This route's authentication (else the top-level default).</summary>
+    public AuthOptions? Auth { get; init; }
+
+    /// <summary>Claims of the authenticated caller sent to the backend as headers, e.g. <c>{ consumer: X-Consumer }</c>.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ForwardClaims { get; init; } = [];
 
     /// <summary>Paths this route never serves.</summary>
     public PathDenyOptions? Deny { get; init; }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Routing;
@@ -35,6 +36,8 @@ internal static class GatewayOptionsValidator
         {
             PathDenyOptions.Validate(deny, "deny", diagnostics);
         }
+
+        ValidateIdentity(options, diagnostics);
 
         var services = ValidateServices(options, diagnostics);
         ValidateRoutes(options, services, diagnostics);
@@ -101,6 +104,38 @@ internal static class GatewayOptionsValidator
 
     private static bool IsBindableHost(string host) =>
         host == "localhost" || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _);
+
+    private static void ValidateIdentity(GatewayOptions options, ConfigDiagnostics diagnostics)
+    {
+        var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var consumer in options.Consumers)
+        {
+            foreach (var key in consumer.ApiKeys)
+            {
+                if (ApiKeyCredentials.Validate(key) is { } problem)
+                {
+                    diagnostics.Error(consumer.PositionOf("apiKeys"), $"consumers.{consumer.Name}.apiKeys: '{(key.Length > 12 ? key[..12] + "…" : key)}' {problem}");
+                }
+                else if (!owners.TryAdd(key, consumer.Name))
+                {
+                    diagnostics.Error(consumer.PositionOf("apiKeys"), $"consumers.{consumer.Name}.apiKeys: the same key is already given to consumer '{owners[key]}'");
+                }
+            }
+        }
+
+        if (options.Auth is { } auth)
+        {
+            AuthOptions.Validate(auth, "auth", diagnostics);
+        }
+
+        if (options.ApiKey is { } apiKey && !IsHeaderName(apiKey.Header))
+        {
+            diagnostics.Error(apiKey.PositionOf("header"), $"apiKey.header: '{apiKey.Header}' is not a valid header name");
+        }
+    }
+
+    private static bool IsHeaderName(string name) =>
+        name.Length > 0 && !name.Any(c => c <= ' ' || c >= 127 || c is ':' or '"' or '(' or ')' or ',');
 
     private static void ValidateCertificate(CertificateOptions certificate, ConfigDiagnostics diagnostics)
     {
@@ -243,6 +278,19 @@ internal static class GatewayOptionsValidator
             if (route.Deny is { } routeDeny)
             {
                 PathDenyOptions.Validate(routeDeny, $"route '{route.Name}' deny", diagnostics);
+            }
+
+            if (route.Auth is { } routeAuth)
+            {
+                AuthOptions.Validate(routeAuth, $"route '{route.Name}' auth", diagnostics);
+            }
+
+            foreach (var (claim, header) in route.ForwardClaims)
+            {
+                if (!IsHeaderName(header))
+                {
+                    diagnostics.Error(route.PositionOf("forwardClaims"), $"route '{route.Name}' forwardClaims: '{header}' (for claim '{claim}') is not a valid header name");
+                }
             }
 
             ValidateRewrite(route, diagnostics);

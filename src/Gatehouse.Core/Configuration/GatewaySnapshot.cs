@@ -37,6 +37,9 @@ internal sealed class GatewaySnapshot
     /// <summary>The global path deny list, or null.</summary>
     public required Policies.PathFilter.PathDenyList? DeniedPaths { get; init; }
 
+    /// <summary>API keys, default auth and identity headers; null when the config uses none of them.</summary>
+    public required Policies.Authentication.IdentityPolicy? Identity { get; init; }
+
     /// <summary>Global limits with defaults filled in.</summary>
     public required long MaxUrlBytes { get; init; }
 

@@ -13,6 +13,7 @@ internal sealed class GatewayProblem
     public static readonly GatewayProblem BadRequest = new("bad-request", 400, "Bad request");
     public static readonly GatewayProblem AmbiguousFraming = new("ambiguous-framing", 400, "Ambiguous request framing");
     public static readonly GatewayProblem RequestTimeout = new("request-timeout", 408, "The client was too slow sending the request");
+    public static readonly GatewayProblem Unauthenticated = new("unauthenticated", 401, "Authentication required");
     public static readonly GatewayProblem IpDenied = new("ip-denied", 403, "The client address is not allowed");
     public static readonly GatewayProblem PathDenied = new("path-denied", 403, "This path is not served");
     public static readonly GatewayProblem NoRoute = new("no-route", 404, "No route matches the request");
@@ -48,6 +49,7 @@ internal sealed class GatewayProblem
     public static GatewayProblem ForStatus(int status) => status switch
     {
         400 => BadRequest,
+        401 => Unauthenticated,
         404 => NoRoute,
         408 => RequestTimeout,
         405 => MethodNotAllowed,

@@ -22,7 +22,7 @@ internal static class ProblemWriter
     /// must never look complete). <paramref name="closeConnection"/> for errors after which the framing of the
     /// connection cannot be trusted.
     /// </summary>
-    public static Task WriteAsync(HttpContext context, GatewayProblem problem, string? detail, bool closeConnection = false, StringValues allow = default, string? retryAfter = null)
+    public static Task WriteAsync(HttpContext context, GatewayProblem problem, string? detail, bool closeConnection = false, StringValues allow = default, string? retryAfter = null, StringValues wwwAuthenticate = default)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -40,6 +40,11 @@ internal static class ProblemWriter
         if (allow.Count > 0)
         {
             response.Headers.Allow = allow;
+        }
+
+        if (wwwAuthenticate.Count > 0)
+        {
+            response.Headers.WWWAuthenticate = wwwAuthenticate;
         }
 
         if (retryAfter is not null)

@@ -1,4 +1,5 @@
 using Gatehouse.Errors;
+using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
@@ -33,8 +34,9 @@ internal static class GatewayPipeline
         app.UseRouting();                               // YARP routes are endpoints: path, host, method, header, query
         app.UseMiddleware<IpFilterMiddleware>();        // global and route allow/deny lists, 403
         app.UseMiddleware<PathDenyMiddleware>();        // global and route path deny lists, 403
+        app.UseMiddleware<AuthenticationMiddleware>();  // API keys (JWT/OIDC and introspection to come), 401; identity headers
 
-        // Later stages plug in here, in this order: authentication, authorization, rate limits, cache.
+        // Later stages plug in here, in this order: authorization, rate limits, cache.
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413

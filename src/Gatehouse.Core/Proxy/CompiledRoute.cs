@@ -25,4 +25,10 @@ internal sealed class CompiledRoute
 
     /// <summary>The route's path deny list, or null.</summary>
     public Policies.PathFilter.PathDenyList? DeniedPaths { get; init; }
+
+    /// <summary>The route's own authentication, or null to use the top-level default.</summary>
+    public Policies.Authentication.AuthPolicy? Auth { get; init; }
+
+    /// <summary>Claim → header pairs sent to the backend, or null.</summary>
+    public KeyValuePair<string, string>[]? ForwardClaims { get; init; }
 }

@@ -1,0 +1,88 @@
+using Gatehouse.Configuration;
+
+namespace Gatehouse.Policies.Authentication;
+
+/// <summary>
+/// <c>auth: { providers: [apiKey] }</c> on a route (or at the top level as the default for every route), or
+/// <c>auth: anonymous</c> to opt a route out of the default. A request must be authenticated by one of the
+/// providers, tried in order. (Identity providers, scopes, claims and roles are still to come: see issue 3.)
+/// </summary>
+public sealed record AuthOptions : ConfigSection
+{
+    internal static readonly string[] Keys = ["providers"];
+
+    public const string ApiKeyProvider = "apiKey";
+
+    /// <summary>True for <c>auth: anonymous</c>.</summary>
+    public bool Anonymous { get; init; }
+
+    public IReadOnlyList<string> Providers { get; init; } = [];
+
+    internal static AuthOptions? Read(ConfigNodeReader parent, string key)
+    {
+        var node = parent.Node(key);
+        if (node is YamlDotNet.RepresentationModel.YamlScalarNode)
+        {
+            var text = parent.String(key);
+            if (text == "anonymous")
+            {
+                return new AuthOptions { Anonymous = true, Position = parent.At(key) };
+            }
+
+            parent.Error(key, $"{parent.Section}.{key} must be 'anonymous' or a mapping such as {{ providers: [apiKey] }}, not '{text}'");
+            return null;
+        }
+
+        var reader = parent.Mapping(key, Keys);
+        return reader is null ? null : new AuthOptions
+        {
+            Position = reader.Position,
+            KeyPositions = reader.KeyPositions,
+            Providers = reader.StringList("providers") ?? [],
+        };
+    }
+
+    internal static void Validate(AuthOptions options, string where, ConfigDiagnostics diagnostics)
+    {
+        if (options.Anonymous)
+        {
+            return;
+        }
+
+        if (options.Providers.Count == 0)
+        {
+            diagnostics.Error(options.Position, $"{where} needs 'providers', e.g. providers: [apiKey]");
+        }
+
+        foreach (var provider in options.Providers)
+        {
+            if (provider != ApiKeyProvider)
+            {
+                diagnostics.Error(options.PositionOf("providers"), $"{where}: unknown provider '{provider}' (available: {ApiKeyProvider})");
+            }
+        }
+    }
+}
+
+/// <summary><c>consumers: { mobile-app: { apiKeys: ["sha256:…"] } }</c>: the known callers and their hashed keys.</summary>
+public sealed record ConsumerOptions : ConfigSection
+{
+    internal static readonly string[] Keys = ["apiKeys"];
+
+    public required string Name { get; init; }
+
+    /// <summary>SHA-256 of each key, as <c>sha256:</c> + 64 hex digits (<c>printf %s KEY | sha256sum</c>). Keys are never stored in clear.</summary>
+    public IReadOnlyList<string> ApiKeys { get; init; } = [];
+}
+
+/// <summary><c>apiKey: { header: X-Api-Key, queryParameter: api_key }</c>: where API keys are read.</summary>
+public sealed record ApiKeyOptions : ConfigSection
+{
+    internal static readonly string[] Keys = ["header", "queryParameter"];
+
+    /// <summary>Default <c>X-Api-Key</c>. Always stripped before forwarding.</summary>
+    public string Header { get; init; } = "X-Api-Key";
+
+    /// <summary>Off by default: keys in URLs end up in logs and browser history.</summary>
+    public string? QueryParameter { get; init; }
+}
