@@ -34,6 +34,12 @@ internal sealed class GatewaySnapshot
     /// <summary>The global IP filter, or null.</summary>
     public required Policies.IpFilter.IpFilterPolicy? IpFilter { get; init; }
 
+    /// <summary>False when neither the top level nor any route has an IP filter: the stage then does nothing.</summary>
+    public required bool UsesIpFilter { get; init; }
+
+    /// <summary>False when neither the top level nor any route has a path deny list.</summary>
+    public required bool UsesPathDeny { get; init; }
+
     /// <summary>The global path deny list, or null.</summary>
     public required Policies.PathFilter.PathDenyList? DeniedPaths { get; init; }
 

@@ -15,7 +15,13 @@ internal sealed partial class IpFilterMiddleware(RequestDelegate next, GatewaySt
 {
     public Task InvokeAsync(HttpContext context)
     {
-        var global = state.Current.IpFilter;
+        var snapshot = state.Current;
+        if (!snapshot.UsesIpFilter)
+        {
+            return next(context);
+        }
+
+        var global = snapshot.IpFilter;
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.IpFilter;
         if (global is null && route is null)
         {

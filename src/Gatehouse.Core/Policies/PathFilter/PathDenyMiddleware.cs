@@ -10,7 +10,13 @@ internal sealed class PathDenyMiddleware(RequestDelegate next, GatewayState stat
 {
     public Task InvokeAsync(HttpContext context)
     {
-        var global = state.Current.DeniedPaths;
+        var snapshot = state.Current;
+        if (!snapshot.UsesPathDeny)
+        {
+            return next(context);
+        }
+
+        var global = snapshot.DeniedPaths;
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.DeniedPaths;
         if (global is null && route is null)
         {
