@@ -37,9 +37,8 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             if (consumer is null)
             {
                 LogUnauthenticated(logger, context.TraceIdentifier, route?.Name ?? "?");
-                context.Response.Headers.WWWAuthenticate = $"ApiKey header=\"{identity.ApiKey.Header}\"";
                 return ProblemWriter.WriteAsync(context, GatewayProblem.Unauthenticated,
-                    $"This route needs an API key in the {identity.ApiKey.Header} header.", wwwAuthenticate: context.Response.Headers.WWWAuthenticate);
+                    $"This route needs an API key in the {identity.ApiKey.Header} header.", wwwAuthenticate: identity.WwwAuthenticate);
             }
 
             context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ConsumerClaim, consumer), new Claim(ClaimTypes.Name, consumer)], "apiKey"));
@@ -115,6 +114,9 @@ internal sealed class IdentityPolicy
 
     /// <summary>The API key header and every header a route's forwardClaims writes: never accepted from a client.</summary>
     public required string[] StrippedHeaders { get; init; }
+
+    /// <summary>The challenge of a 401 (RFC 9110 11.6.1), built once.</summary>
+    public string WwwAuthenticate => field ??= $"ApiKey header=\"{ApiKey.Header}\"";
 
     /// <summary>Null when the config uses no identity feature at all, so the stage costs nothing.</summary>
     public static IdentityPolicy? Compile(GatewayOptions options)
