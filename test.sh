@@ -6,8 +6,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 
-# Real parts the tests start (redis-server, an OpenID provider, ...) are installed here when a test needs them;
-# today every functional test uses only Kestrel servers that the tests start themselves.
+# Real parts the tests start: a real OpenID Connect provider (npm oidc-provider, tests/idp) needs Node.js.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq nodejs npm
+fi
+npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log=$(mktemp)

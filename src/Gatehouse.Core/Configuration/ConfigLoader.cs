@@ -10,7 +10,7 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "consumers", "apiKey", "auth", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "services", "routes"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
@@ -160,6 +160,7 @@ public static class ConfigLoader
             IpFilter = ipFilterReader is null ? null : IpFilterOptions.Read(ipFilterReader),
             Deny = denyReader is null ? null : PathDenyOptions.Read(denyReader),
             PathNormalization = normalizationReader is null ? new PathNormalizationOptions() : PathNormalizationOptions.Read(normalizationReader),
+            IdentityProviders = ReadIdentityProviders(reader),
             Consumers = ReadConsumers(reader),
             ApiKey = apiKeyReader is null ? null : new ApiKeyOptions
             {
@@ -263,6 +264,38 @@ public static class ConfigLoader
             KeyPath = r.String("keyPath"),
             Password = r.String("password"),
         };
+    }
+
+    private static List<IdentityProviderOptions> ReadIdentityProviders(ConfigNodeReader reader)
+    {
+        var result = new List<IdentityProviderOptions>();
+        if (reader.Node("identityProviders") is not { } node)
+        {
+            return result;
+        }
+
+        if (node is not YamlMappingNode providers)
+        {
+            reader.Error("identityProviders", "identityProviders must be a mapping of names to { issuer, audiences, ... }");
+            return result;
+        }
+
+        foreach (var (keyNode, valueNode) in providers.Children)
+        {
+            var name = reader.Context.ScalarString(keyNode, "identity provider name") ?? "";
+            if (valueNode is not YamlMappingNode providerNode)
+            {
+                reader.Context.Diagnostics.Error(ConfigNodeReader.PositionOf(valueNode), $"identityProviders.{name} must be a mapping with at least 'issuer' and 'audiences'");
+                continue;
+            }
+
+            if (IdentityProviderOptions.Read(name, new ConfigNodeReader(providerNode, reader.Context, $"identityProviders.{name}", IdentityProviderOptions.Keys)) is { } provider)
+            {
+                result.Add(provider);
+            }
+        }
+
+        return result;
     }
 
     private static List<ConsumerOptions> ReadConsumers(ConfigNodeReader reader)

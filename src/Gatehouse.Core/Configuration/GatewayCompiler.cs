@@ -35,7 +35,7 @@ internal static class GatewayCompiler
                 WebSockets = route.WebSockets,
                 IpFilter = IpFilterPolicy.Compile(route.IpFilter),
                 DeniedPaths = route.Deny is null ? null : new PathDenyList(route.Deny.Paths),
-                Auth = AuthPolicy.Compile(route.Auth),
+                Auth = AuthPolicy.Compile(route.Auth, options.IdentityProviders),
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
             };
             compiled[route.Name] = compiledRoute;

@@ -46,6 +46,9 @@ public sealed record GatewayOptions : ConfigSection
     /// <summary>How request paths are normalised before routing.</summary>
     public PathNormalizationOptions PathNormalization { get; init; } = new();
 
+    /// <summary>OpenID Connect issuers whose JWT access tokens routes may accept, by name.</summary>
+    public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
+
     /// <summary>Known callers and their hashed API keys.</summary>
     public IReadOnlyList<ConsumerOptions> Consumers { get; init; } = [];
 

@@ -123,9 +123,18 @@ internal static class GatewayOptionsValidator
             }
         }
 
+        foreach (var provider in options.IdentityProviders)
+        {
+            IdentityProviderOptions.Validate(provider, diagnostics);
+            if (provider.Name == AuthOptions.ApiKeyProvider)
+            {
+                diagnostics.Error(provider.Position, $"identityProviders: '{AuthOptions.ApiKeyProvider}' is the name of the built-in API-key provider; choose another");
+            }
+        }
+
         if (options.Auth is { } auth)
         {
-            AuthOptions.Validate(auth, "auth", diagnostics);
+            AuthOptions.Validate(auth, "auth", diagnostics, options.IdentityProviders.Select(p => p.Name).ToList());
         }
 
         if (options.ApiKey is { } apiKey && !IsHeaderName(apiKey.Header))
@@ -282,7 +291,7 @@ internal static class GatewayOptionsValidator
 
             if (route.Auth is { } routeAuth)
             {
-                AuthOptions.Validate(routeAuth, $"route '{route.Name}' auth", diagnostics);
+                AuthOptions.Validate(routeAuth, $"route '{route.Name}' auth", diagnostics, options.IdentityProviders.Select(p => p.Name).ToList());
             }
 
             foreach (var (claim, header) in route.ForwardClaims)

@@ -20,6 +20,8 @@ internal static class GatewayPipeline
     public static void AddGatewayServices(IServiceCollection services)
     {
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IdentityProviderRegistry>();
         services.AddReverseProxy()
             .AddTransforms<GatewayTransformProvider>()
             .AddTransforms<PathDenyTransformProvider>();
@@ -34,9 +36,9 @@ internal static class GatewayPipeline
         app.UseRouting();                               // YARP routes are endpoints: path, host, method, header, query
         app.UseMiddleware<IpFilterMiddleware>();        // global and route allow/deny lists, 403
         app.UseMiddleware<PathDenyMiddleware>();        // global and route path deny lists, 403
-        app.UseMiddleware<AuthenticationMiddleware>();  // API keys (JWT/OIDC and introspection to come), 401; identity headers
+        app.UseMiddleware<AuthenticationMiddleware>();  // API keys and JWT (OIDC discovery/JWKS), 401; scopes, 403; identity headers
 
-        // Later stages plug in here, in this order: authorization, rate limits, cache.
+        // Later stages plug in here, in this order: rate limits, cache.
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413

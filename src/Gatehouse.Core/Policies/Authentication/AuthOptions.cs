@@ -9,7 +9,7 @@ namespace Gatehouse.Policies.Authentication;
 /// </summary>
 public sealed record AuthOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["providers"];
+    internal static readonly string[] Keys = ["providers", "scopes"];
 
     public const string ApiKeyProvider = "apiKey";
 
@@ -17,6 +17,9 @@ public sealed record AuthOptions : ConfigSection
     public bool Anonymous { get; init; }
 
     public IReadOnlyList<string> Providers { get; init; } = [];
+
+    /// <summary>Scopes the caller must all have (from <c>scope</c>, space-delimited, or <c>scp</c>); else 403 insufficient_scope.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
 
     internal static AuthOptions? Read(ConfigNodeReader parent, string key)
     {
@@ -39,10 +42,11 @@ public sealed record AuthOptions : ConfigSection
             Position = reader.Position,
             KeyPositions = reader.KeyPositions,
             Providers = reader.StringList("providers") ?? [],
+            Scopes = reader.StringList("scopes") ?? [],
         };
     }
 
-    internal static void Validate(AuthOptions options, string where, ConfigDiagnostics diagnostics)
+    internal static void Validate(AuthOptions options, string where, ConfigDiagnostics diagnostics, IReadOnlyCollection<string> identityProviders)
     {
         if (options.Anonymous)
         {
@@ -56,9 +60,9 @@ public sealed record AuthOptions : ConfigSection
 
         foreach (var provider in options.Providers)
         {
-            if (provider != ApiKeyProvider)
+            if (provider != ApiKeyProvider && !identityProviders.Contains(provider))
             {
-                diagnostics.Error(options.PositionOf("providers"), $"{where}: unknown provider '{provider}' (available: {ApiKeyProvider})");
+                diagnostics.Error(options.PositionOf("providers"), $"{where}: unknown provider '{provider}' (available: {string.Join(", ", identityProviders.Prepend(ApiKeyProvider))})");
             }
         }
     }

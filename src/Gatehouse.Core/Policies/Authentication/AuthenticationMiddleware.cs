@@ -4,25 +4,25 @@ using Gatehouse.Errors;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Policies.Authentication;
 
 /// <summary>
-/// Authenticates the caller of a route that needs it (the route's <c>auth</c>, else the top-level default) and
-/// sends the route's <c>forwardClaims</c> to the backend as headers. Client-sent copies of every identity header
-/// the config uses, and the API key itself, are removed on every route, authenticated or not, so a backend can
-/// trust them. Fails closed: no valid credential, 401 <c>unauthenticated</c> with <c>WWW-Authenticate</c>.
+/// Authenticates the caller of a route that needs it (the route's <c>auth</c>, else the top-level default) with
+/// its providers in order (API key, JWT from an OpenID Connect issuer), checks the route's scopes, and sends the
+/// route's <c>forwardClaims</c> to the backend as headers. Client-sent copies of every identity header the config
+/// uses, and the API key itself, are removed on every route, so a backend can trust them. Fails closed: no valid
+/// credential, 401 with <c>WWW-Authenticate</c> (RFC 6750 error codes for bearer tokens); missing scope, 403
+/// <c>insufficient_scope</c>; keys of the identity provider unobtainable, 503.
 /// </summary>
-internal sealed partial class AuthenticationMiddleware(RequestDelegate next, GatewayState state, ILogger<AuthenticationMiddleware> logger)
+internal sealed partial class AuthenticationMiddleware(RequestDelegate next, GatewayState state, IdentityProviderRegistry registry, ILogger<AuthenticationMiddleware> logger)
 {
     public const string ConsumerClaim = "consumer";
 
     public Task InvokeAsync(HttpContext context)
     {
-        var snapshot = state.Current;
-        var identity = snapshot.Identity;
+        var identity = state.Current.Identity;
         if (identity is null)
         {
             return next(context);
@@ -30,20 +30,68 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
 
         var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
         var auth = route?.Auth ?? identity.DefaultAuth;
-        string? consumer = null;
-        if (auth is { Anonymous: false })
-        {
-            consumer = auth.ApiKey ? FindApiKeyConsumer(context, identity) : null;
-            if (consumer is null)
-            {
-                LogUnauthenticated(logger, context.TraceIdentifier, route?.Name ?? "?");
-                return ProblemWriter.WriteAsync(context, GatewayProblem.Unauthenticated,
-                    $"This route needs an API key in the {identity.ApiKey.Header} header.", wwwAuthenticate: identity.WwwAuthenticate);
-            }
+        return auth is null or { Anonymous: true }
+            ? Forward(context, identity, route, authenticated: false)
+            : AuthenticateAsync(context, identity, route, auth);
+    }
 
-            context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ConsumerClaim, consumer), new Claim(ClaimTypes.Name, consumer)], "apiKey"));
+    private async Task AuthenticateAsync(HttpContext context, IdentityPolicy identity, CompiledRoute? route, AuthPolicy auth)
+    {
+        ClaimsIdentity? caller = null;
+        var bearerError = (string?)null;
+        if (auth.ApiKey && FindApiKeyConsumer(context, identity) is { } consumer)
+        {
+            caller = new ClaimsIdentity([new Claim(ConsumerClaim, consumer), new Claim("sub", consumer)], "apiKey", "sub", "roles");
         }
 
+        var token = caller is null && auth.JwtProviders.Length > 0 ? BearerToken(context.Request) : null;
+        if (token is not null)
+        {
+            var keysUnavailable = false;
+            foreach (var provider in auth.JwtProviders)
+            {
+                var (outcome, jwtIdentity, reason) = await registry.ValidatorFor(provider).ValidateAsync(token, context.RequestAborted);
+                if (outcome == JwtValidator.Outcome.Valid)
+                {
+                    caller = jwtIdentity;
+                    break;
+                }
+
+                keysUnavailable |= outcome == JwtValidator.Outcome.KeysUnavailable;
+                LogTokenRefused(logger, context.TraceIdentifier, provider.Name, reason ?? "invalid");
+            }
+
+            if (caller is null && keysUnavailable)
+            {
+                await ProblemWriter.WriteAsync(context, GatewayProblem.IdentityProviderUnavailable,
+                    "The identity provider's signing keys cannot be fetched; the request is refused rather than let through.", retryAfter: "5");
+                return;
+            }
+
+            bearerError = caller is null ? "invalid_token" : null;
+        }
+
+        if (caller is null)
+        {
+            LogUnauthenticated(logger, context.TraceIdentifier, route?.Name ?? "?");
+            await ProblemWriter.WriteAsync(context, GatewayProblem.Unauthenticated, Describe(auth, identity, bearerError),
+                wwwAuthenticate: Challenges(auth, identity, bearerError, scope: null));
+            return;
+        }
+
+        if (MissingScope(caller, auth.Scopes) is { } missing)
+        {
+            await ProblemWriter.WriteAsync(context, GatewayProblem.InsufficientScope, $"This route needs the scope '{missing}'.",
+                wwwAuthenticate: $"Bearer error=\"insufficient_scope\", scope=\"{string.Join(' ', auth.Scopes)}\"");
+            return;
+        }
+
+        context.User = new ClaimsPrincipal(caller);
+        await Forward(context, identity, route, authenticated: true);
+    }
+
+    private Task Forward(HttpContext context, IdentityPolicy identity, CompiledRoute? route, bool authenticated)
+    {
         var headers = context.Request.Headers;
         foreach (var header in identity.StrippedHeaders)
         {
@@ -55,7 +103,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             context.Request.QueryString = WithoutParameter(context.Request.Query, parameter);
         }
 
-        if (consumer is not null && route?.ForwardClaims is { } forward)
+        if (authenticated && route?.ForwardClaims is { } forward)
         {
             foreach (var (claim, header) in forward)
             {
@@ -68,6 +116,58 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
 
         return next(context);
     }
+
+    /// <summary>Only from the Authorization header: a token in the URL ends up in logs (RFC 6750 2.3 discourages it).</summary>
+    private static string? BearerToken(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count != 1 || authorization[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var token = value[7..].Trim();
+        return token.Length is > 0 and < 16 * 1024 ? token : null;
+    }
+
+    /// <summary>The first required scope the caller lacks, from <c>scope</c> (space-delimited) or <c>scp</c> (array or string).</summary>
+    internal static string? MissingScope(ClaimsIdentity caller, string[] required)
+    {
+        if (required.Length == 0)
+        {
+            return null;
+        }
+
+        var granted = caller.FindAll("scope").Concat(caller.FindAll("scp"))
+            .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToHashSet(StringComparer.Ordinal);
+        return required.FirstOrDefault(s => !granted.Contains(s));
+    }
+
+    private static string Challenges(AuthPolicy auth, IdentityPolicy identity, string? bearerError, string? scope)
+    {
+        var challenges = new List<string>();
+        if (auth.JwtProviders.Length > 0)
+        {
+            challenges.Add(bearerError is null ? "Bearer" : $"Bearer error=\"{bearerError}\"");
+        }
+
+        if (auth.ApiKey)
+        {
+            challenges.Add(identity.WwwAuthenticate);
+        }
+
+        _ = scope;
+        return string.Join(", ", challenges);
+    }
+
+    private static string Describe(AuthPolicy auth, IdentityPolicy identity, string? bearerError) => (auth.ApiKey, auth.JwtProviders.Length > 0, bearerError) switch
+    {
+        (_, true, "invalid_token") => "The bearer token is not valid for this gateway (signature, issuer, audience, expiry or algorithm).",
+        (true, true, _) => $"This route needs a bearer token or an API key in the {identity.ApiKey.Header} header.",
+        (false, true, _) => "This route needs a bearer token.",
+        _ => $"This route needs an API key in the {identity.ApiKey.Header} header.",
+    };
 
     private static string? FindApiKeyConsumer(HttpContext context, IdentityPolicy identity)
     {
@@ -101,6 +201,9 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: no valid credential")]
     private static partial void LogUnauthenticated(ILogger logger, string requestId, string route);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "Request {RequestId}: token refused by identity provider {Provider}: {Reason}")]
+    private static partial void LogTokenRefused(ILogger logger, string requestId, string provider, string reason);
 }
 
 /// <summary>Everything identity-related compiled from one config: keys, the default auth, headers to strip.</summary>
@@ -115,13 +218,13 @@ internal sealed class IdentityPolicy
     /// <summary>The API key header and every header a route's forwardClaims writes: never accepted from a client.</summary>
     public required string[] StrippedHeaders { get; init; }
 
-    /// <summary>The challenge of a 401 (RFC 9110 11.6.1), built once.</summary>
+    /// <summary>The API-key challenge of a 401 (RFC 9110 11.6.1), built once.</summary>
     public string WwwAuthenticate => field ??= $"ApiKey header=\"{ApiKey.Header}\"";
 
     /// <summary>Null when the config uses no identity feature at all, so the stage costs nothing.</summary>
     public static IdentityPolicy? Compile(GatewayOptions options)
     {
-        var usesIdentity = options.Consumers.Count > 0 || options.Auth is not null
+        var usesIdentity = options.Consumers.Count > 0 || options.Auth is not null || options.IdentityProviders.Count > 0
             || options.Routes.Any(r => r.Auth is not null || r.ForwardClaims.Count > 0);
         if (!usesIdentity)
         {
@@ -133,7 +236,7 @@ internal sealed class IdentityPolicy
         {
             ApiKey = apiKey,
             ApiKeys = new ApiKeyCredentials(options.Consumers),
-            DefaultAuth = AuthPolicy.Compile(options.Auth),
+            DefaultAuth = AuthPolicy.Compile(options.Auth, options.IdentityProviders),
             StrippedHeaders = options.Routes.SelectMany(r => r.ForwardClaims.Select(f => f.Value))
                 .Append(apiKey.Header).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(),
         };
