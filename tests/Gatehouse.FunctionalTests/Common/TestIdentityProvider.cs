@@ -105,6 +105,18 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>RFC 7009 revocation, as the client that holds the token.</summary>
+    public async Task RevokeAsync(string token, string client = "app", string secret = "app-secret")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Issuer + "/token/revocation")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{client}:{secret}")));
+        using var response = await _http.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     public async Task<string> RotateKeyAsync() => await (await _http.PostAsync(Issuer + "/test/rotate", null)).Content.ReadAsStringAsync();
 
     public async Task DropOldKeysAsync() => (await _http.PostAsync(Issuer + "/test/drop-old", null)).EnsureSuccessStatusCode();

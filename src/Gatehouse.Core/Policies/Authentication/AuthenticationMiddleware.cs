@@ -78,7 +78,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             if (caller is null && keysUnavailable)
             {
                 await ProblemWriter.WriteAsync(context, GatewayProblem.IdentityProviderUnavailable,
-                    "The identity provider's signing keys cannot be fetched; the request is refused rather than let through.", retryAfter: "5");
+                    "The identity provider cannot be reached (keys or introspection); the request is refused rather than let through.", retryAfter: "5");
                 return;
             }
 

@@ -8,7 +8,9 @@ namespace Gatehouse.Policies.Authentication;
 /// </summary>
 public sealed record IdentityProviderOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["issuer", "audiences", "algorithms", "clockSkew", "keyRefresh", "unknownKeyCooldown"];
+    internal static readonly string[] Keys = ["issuer", "audiences", "algorithms", "clockSkew", "keyRefresh", "unknownKeyCooldown", "introspection"];
+
+    internal static readonly string[] IntrospectionKeys = ["clientId", "clientSecret", "cacheFor", "negativeCacheFor"];
 
     internal static readonly HashSet<string> AsymmetricAlgorithms = new(StringComparer.Ordinal)
     {
@@ -35,6 +37,9 @@ public sealed record IdentityProviderOptions : ConfigSection
     /// <summary>Least time between two refetches caused by a token with an unknown <c>kid</c>. Default 5s.</summary>
     public TimeSpan UnknownKeyCooldown { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>RFC 7662 introspection for opaque tokens, or null. The endpoint comes from the discovery document.</summary>
+    public IntrospectionOptions? Introspection { get; init; }
+
     internal static IdentityProviderOptions? Read(string name, ConfigNodeReader r)
     {
         var issuer = r.String("issuer");
@@ -54,6 +59,7 @@ public sealed record IdentityProviderOptions : ConfigSection
             ClockSkew = r.Duration("clockSkew") ?? defaults.ClockSkew,
             KeyRefresh = r.Duration("keyRefresh") ?? defaults.KeyRefresh,
             UnknownKeyCooldown = r.Duration("unknownKeyCooldown") ?? defaults.UnknownKeyCooldown,
+            Introspection = r.Mapping("introspection", IntrospectionKeys) is { } i ? IntrospectionOptions.Read(i) : null,
         };
     }
 
@@ -70,6 +76,11 @@ public sealed record IdentityProviderOptions : ConfigSection
             diagnostics.Error(options.Position, $"{where} needs 'audiences': a token for another API must not be accepted here");
         }
 
+        if (options.Introspection is { } introspection && (introspection.ClientId.Length == 0 || introspection.ClientSecret.Length == 0))
+        {
+            diagnostics.Error(introspection.Position, $"{where}.introspection needs 'clientId' and 'clientSecret' (RFC 7662 requires the gateway to authenticate)");
+        }
+
         foreach (var algorithm in options.Algorithms)
         {
             if (!AsymmetricAlgorithms.Contains(algorithm))
@@ -78,4 +89,35 @@ public sealed record IdentityProviderOptions : ConfigSection
             }
         }
     }
+}
+
+/// <summary><c>introspection: { clientId, clientSecret }</c>: how the gateway asks the issuer about opaque tokens.</summary>
+public sealed record IntrospectionOptions : ConfigSection
+{
+    public string ClientId { get; init; } = "";
+
+    public string ClientSecret { get; init; } = "";
+
+    /// <summary>Longest an active answer is reused (never past the token's <c>exp</c>). Default 60s.</summary>
+    public TimeSpan CacheFor { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long an inactive answer is reused. Default 10s.</summary>
+    public TimeSpan NegativeCacheFor { get; init; } = TimeSpan.FromSeconds(10);
+
+    // The secret must never reach a log line or an exception message.
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("ClientId = ").Append(ClientId).Append(", ClientSecret = ***");
+        return true;
+    }
+
+    internal static IntrospectionOptions Read(ConfigNodeReader r) => new()
+    {
+        Position = r.Position,
+        KeyPositions = r.KeyPositions,
+        ClientId = r.String("clientId") ?? "",
+        ClientSecret = r.String("clientSecret") ?? "",
+        CacheFor = r.Duration("cacheFor") ?? TimeSpan.FromSeconds(60),
+        NegativeCacheFor = r.Duration("negativeCacheFor") ?? TimeSpan.FromSeconds(10),
+    };
 }

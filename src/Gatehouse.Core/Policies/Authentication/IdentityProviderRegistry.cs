@@ -26,7 +26,10 @@ internal sealed class IdentityProviderRegistry(ILoggerFactory loggers, TimeProvi
         // Same issuer and refresh settings: the keys in hand carry over the reload.
         var key = $"{options.Name}|{options.Issuer}|{options.KeyRefresh}|{options.UnknownKeyCooldown}";
         var keys = _keysByProvider.GetOrAdd(key, _ => new OidcSigningKeys(options, Http, time, loggers.CreateLogger<OidcSigningKeys>()));
-        return new JwtValidator(keys, options, time);
+        var introspector = options.Introspection is { } introspection
+            ? new TokenIntrospector(options, introspection, Http, time, loggers.CreateLogger<TokenIntrospector>())
+            : null;
+        return new JwtValidator(keys, options, time, introspector);
     }
 
     public void Dispose()

@@ -12,7 +12,7 @@ namespace Gatehouse.Policies.Authentication;
 /// bench/, RSA verification on every request cost 60% of the throughput of a JWT route. The cache is bounded:
 /// when full it is emptied (only valid tokens get in, so filling it takes that many valid tokens).
 /// </summary>
-internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions options, TimeProvider time)
+internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions options, TimeProvider time, TokenIntrospector? introspector)
 {
     internal const int MaxCachedTokens = 10_000;
 
@@ -44,6 +44,18 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
             }
 
             _validated.TryRemove(token, out _);
+        }
+
+        // Not a JWS (three dot-separated parts): an opaque token, which only introspection can judge.
+        if (token.Count(c => c == '.') != 2)
+        {
+            if (introspector is null)
+            {
+                return (Outcome.Invalid, null, "not a JWT, and the provider has no introspection configured");
+            }
+
+            var (introspected, introspectedCaller) = await introspector.IntrospectAsync(token, cancellationToken);
+            return (introspected, introspectedCaller, introspected == Outcome.Invalid ? "inactive" : null);
         }
 
         var signingKeys = await keys.GetAsync(cancellationToken);

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Policies.Authentication;
+
+/// <summary>
+/// RFC 7662 token introspection for opaque tokens. The gateway authenticates to the endpoint (HTTP Basic with its
+/// client id and secret, form-encoded as RFC 6749 2.3.1 asks), accepts only <c>active: true</c> answers whose
+/// <c>aud</c> (when present) is one of the provider's audiences, caches active answers until the token's
+/// <c>exp</c> (at most <c>cacheFor</c>) and inactive ones for <c>negativeCacheFor</c>. An unreachable or failing
+/// endpoint is <see cref="JwtValidator.Outcome.KeysUnavailable"/>: the request gets 503, never through.
+/// </summary>
+internal sealed partial class TokenIntrospector(IdentityProviderOptions options, IntrospectionOptions introspection, HttpClient http, TimeProvider time, ILogger logger)
+{
+    private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _answers = new(StringComparer.Ordinal);
+    private string? _endpoint;
+
+    public async ValueTask<(JwtValidator.Outcome Outcome, Caller? Caller)> IntrospectAsync(string token, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_answers.TryGetValue(token, out var cached) && cached.Until > now)
+        {
+            return (cached.Caller is null ? JwtValidator.Outcome.Invalid : JwtValidator.Outcome.Valid, cached.Caller);
+        }
+
+        JsonDocument answer;
+        try
+        {
+            _endpoint ??= await DiscoverAsync(cancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
+            {
+                Content = new FormUrlEncodedContent([new("token", token), new("token_type_hint", "access_token")]),
+            };
+            var credentials = Uri.EscapeDataString(introspection.ClientId) + ":" + Uri.EscapeDataString(introspection.ClientSecret);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)));
+            using var response = await http.SendAsync(request, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException or InvalidOperationException or KeyNotFoundException)
+        {
+            LogIntrospectionFailed(logger, options.Name, e);
+            return (JwtValidator.Outcome.KeysUnavailable, null);
+        }
+
+        using (answer)
+        {
+            var root = answer.RootElement;
+            var active = root.TryGetProperty("active", out var a) && a.ValueKind == JsonValueKind.True && AudienceMatches(root);
+            if (!active)
+            {
+                Remember(token, null, now + introspection.NegativeCacheFor);
+                return (JwtValidator.Outcome.Invalid, null);
+            }
+
+            var claims = new List<Claim>();
+            foreach (var property in root.EnumerateObject())
+            {
+                if (property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+                {
+                    claims.Add(new Claim(property.Name, property.Value.ToString()));
+                }
+                else if (property.Value.ValueKind is JsonValueKind.Array or JsonValueKind.Object)
+                {
+                    claims.Add(new Claim(property.Name, property.Value.GetRawText(), "JSON"));
+                }
+            }
+
+            var caller = new Caller(new ClaimsIdentity(claims, "introspection", "sub", "roles"));
+            var until = now + introspection.CacheFor;
+            if (root.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) && DateTimeOffset.FromUnixTimeSeconds(seconds) < until)
+            {
+                until = DateTimeOffset.FromUnixTimeSeconds(seconds);
+            }
+
+            Remember(token, caller, until);
+            return (JwtValidator.Outcome.Valid, caller);
+        }
+    }
+
+    private bool AudienceMatches(JsonElement root)
+    {
+        if (!root.TryGetProperty("aud", out var aud))
+        {
+            return true;
+        }
+
+        return aud.ValueKind == JsonValueKind.Array
+            ? aud.EnumerateArray().Any(v => options.Audiences.Contains(v.GetString() ?? ""))
+            : options.Audiences.Contains(aud.GetString() ?? "");
+    }
+
+    private void Remember(string token, Caller? caller, DateTimeOffset until)
+    {
+        if (_answers.Count >= JwtValidator.MaxCachedTokens)
+        {
+            _answers.Clear();
+        }
+
+        _answers[token] = (caller, until);
+    }
+
+    private async Task<string> DiscoverAsync(CancellationToken cancellationToken)
+    {
+        using var discovery = JsonDocument.Parse(await http.GetStringAsync(options.Issuer.TrimEnd('/') + "/.well-known/openid-configuration", cancellationToken));
+        return discovery.RootElement.GetProperty("introspection_endpoint").GetString()
+            ?? throw new InvalidOperationException("the discovery document has no introspection_endpoint");
+    }
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Token introspection at identity provider {Provider} failed; requests with opaque tokens get 503")]
+    private static partial void LogIntrospectionFailed(ILogger logger, string provider, Exception exception);
+}
