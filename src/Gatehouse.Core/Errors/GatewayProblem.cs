@@ -14,6 +14,7 @@ internal sealed class GatewayProblem
     public static readonly GatewayProblem AmbiguousFraming = new("ambiguous-framing", 400, "Ambiguous request framing");
     public static readonly GatewayProblem RequestTimeout = new("request-timeout", 408, "The client was too slow sending the request");
     public static readonly GatewayProblem Unauthenticated = new("unauthenticated", 401, "Authentication required");
+    public static readonly GatewayProblem AccessDenied = new("access-denied", 403, "The caller is not allowed on this route");
     public static readonly GatewayProblem InsufficientScope = new("insufficient-scope", 403, "The caller lacks a required scope");
     public static readonly GatewayProblem IdentityProviderUnavailable = new("identity-provider-unavailable", 503, "The identity provider cannot be reached");
     public static readonly GatewayProblem IpDenied = new("ip-denied", 403, "The client address is not allowed");

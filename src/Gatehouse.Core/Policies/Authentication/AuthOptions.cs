@@ -9,7 +9,7 @@ namespace Gatehouse.Policies.Authentication;
 /// </summary>
 public sealed record AuthOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["providers", "scopes"];
+    internal static readonly string[] Keys = ["providers", "scopes", "claims", "roles", "rolesMatch", "rolesClaim"];
 
     public const string ApiKeyProvider = "apiKey";
 
@@ -20,6 +20,17 @@ public sealed record AuthOptions : ConfigSection
 
     /// <summary>Scopes the caller must all have (from <c>scope</c>, space-delimited, or <c>scp</c>); else 403 insufficient_scope.</summary>
     public IReadOnlyList<string> Scopes { get; init; } = [];
+
+    /// <summary>Claim conditions, all required; each lists accepted values (any of). Paths may be nested: <c>realm_access.roles</c>.</summary>
+    public IReadOnlyList<ValueMatchOptions> Claims { get; init; } = [];
+
+    /// <summary>Roles, read from <see cref="RolesClaim"/>; the caller needs any of them, or all with <c>rolesMatch: all</c>.</summary>
+    public IReadOnlyList<string> Roles { get; init; } = [];
+
+    public bool RequireAllRoles { get; init; }
+
+    /// <summary>Where roles are read. Default <c>roles</c>; e.g. <c>realm_access.roles</c> for Keycloak.</summary>
+    public string RolesClaim { get; init; } = "roles";
 
     internal static AuthOptions? Read(ConfigNodeReader parent, string key)
     {
@@ -43,7 +54,48 @@ public sealed record AuthOptions : ConfigSection
             KeyPositions = reader.KeyPositions,
             Providers = reader.StringList("providers") ?? [],
             Scopes = reader.StringList("scopes") ?? [],
+            Claims = ReadClaims(reader),
+            Roles = reader.StringList("roles") ?? [],
+            RequireAllRoles = reader.Enum("rolesMatch", RolesMatchNames) ?? false,
+            RolesClaim = reader.String("rolesClaim") ?? "roles",
         };
+    }
+
+    private static readonly Dictionary<string, bool> RolesMatchNames = new() { ["any"] = false, ["all"] = true };
+
+    private static List<ValueMatchOptions> ReadClaims(ConfigNodeReader reader)
+    {
+        var result = new List<ValueMatchOptions>();
+        foreach (var (name, values) in ReadClaimMap(reader))
+        {
+            result.Add(new ValueMatchOptions { Name = name, Values = values, Position = reader.At("claims") });
+        }
+
+        return result;
+    }
+
+    private static IEnumerable<(string Name, IReadOnlyList<string> Values)> ReadClaimMap(ConfigNodeReader reader)
+    {
+        if (reader.Node("claims") is not YamlDotNet.RepresentationModel.YamlMappingNode mapping)
+        {
+            if (reader.Has("claims"))
+            {
+                reader.Error("claims", $"{reader.Section}.claims must map claim names (or paths such as realm_access.roles) to a value or a list of values");
+            }
+
+            yield break;
+        }
+
+        foreach (var (k, v) in mapping.Children)
+        {
+            var name = reader.Context.ScalarString(k, $"{reader.Section}.claims") ?? "";
+            IReadOnlyList<string> values = v switch
+            {
+                YamlDotNet.RepresentationModel.YamlSequenceNode seq => seq.Children.Select(c => reader.Context.ScalarString(c, name) ?? "").ToList(),
+                _ => [reader.Context.ScalarString(v, name) ?? ""],
+            };
+            yield return (name, values);
+        }
     }
 
     internal static void Validate(AuthOptions options, string where, ConfigDiagnostics diagnostics, IReadOnlyCollection<string> identityProviders)

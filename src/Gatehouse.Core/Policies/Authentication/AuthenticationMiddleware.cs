@@ -100,6 +100,12 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             return;
         }
 
+        if (auth.FailedCondition(caller) is { } failed)
+        {
+            await ProblemWriter.WriteAsync(context, GatewayProblem.AccessDenied, $"Authenticated, but {failed}.");
+            return;
+        }
+
         context.User = caller.Principal;
         await Forward(context, identity, route, authenticated: true);
     }

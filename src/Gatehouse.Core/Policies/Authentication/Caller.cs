@@ -1,11 +1,15 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Claims;
+using System.Text.Json;
 
 namespace Gatehouse.Policies.Authentication;
 
 /// <summary>An authenticated caller, built once per credential (and cached with a validated token): its principal and granted scopes.</summary>
 internal sealed class Caller(ClaimsIdentity identity)
 {
+    private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
+
     public ClaimsPrincipal Principal { get; } = new(identity);
 
     /// <summary>From <c>scope</c> (space-delimited, RFC 8693) and <c>scp</c> (array or space-delimited).</summary>
@@ -25,5 +29,69 @@ internal sealed class Caller(ClaimsIdentity identity)
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The values at a claim path: <c>tenant</c>, or a nested one such as <c>realm_access.roles</c> (JSON claims are
+    /// walked; arrays give all their items; space-delimited strings are not split). Remembered per path.
+    /// </summary>
+    public string[] ValuesAt(string path) => _paths.GetOrAdd(path, Resolve);
+
+    private string[] Resolve(string path)
+    {
+        var dot = path.IndexOf('.', StringComparison.Ordinal);
+        var type = dot < 0 ? path : path[..dot];
+        var rest = dot < 0 ? [] : path[(dot + 1)..].Split('.');
+        var values = new List<string>();
+        foreach (var claim in Principal.FindAll(type))
+        {
+            if (rest.Length == 0 && claim.ValueType is not ("JSON" or "JSON_ARRAY"))
+            {
+                values.Add(claim.Value);
+                continue;
+            }
+
+            try
+            {
+                using var json = JsonDocument.Parse(claim.Value);
+                Collect(json.RootElement, rest, 0, values);
+            }
+            catch (JsonException)
+            {
+                // A plain string where the path expected an object: nothing there.
+            }
+        }
+
+        return values.ToArray();
+    }
+
+    private static void Collect(JsonElement element, string[] path, int index, List<string> values)
+    {
+        if (index == path.Length)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        Collect(item, path, index, values);
+                    }
+
+                    break;
+                case JsonValueKind.String:
+                    values.Add(element.GetString()!);
+                    break;
+                case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
+                    values.Add(element.GetRawText());
+                    break;
+            }
+
+            return;
+        }
+
+        if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(path[index], out var child))
+        {
+            Collect(child, path, index + 1, values);
+        }
     }
 }
