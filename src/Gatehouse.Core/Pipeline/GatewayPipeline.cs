@@ -21,6 +21,7 @@ internal static class GatewayPipeline
     {
         services.AddSingleton<IProxyConfigProvider, GatewayProxyConfigProvider>();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<AuthenticationMetrics>();
         services.AddSingleton<IdentityProviderRegistry>();
         services.AddReverseProxy()
             .AddTransforms<GatewayTransformProvider>()

@@ -9,7 +9,7 @@ namespace Gatehouse.Policies.Authentication;
 /// </summary>
 public sealed record AuthOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["providers", "scopes", "claims", "roles", "rolesMatch", "rolesClaim"];
+    internal static readonly string[] Keys = ["providers", "scopes", "claims", "roles", "rolesMatch", "rolesClaim", "stripAuthorization"];
 
     public const string ApiKeyProvider = "apiKey";
 
@@ -31,6 +31,9 @@ public sealed record AuthOptions : ConfigSection
 
     /// <summary>Where roles are read. Default <c>roles</c>; e.g. <c>realm_access.roles</c> for Keycloak.</summary>
     public string RolesClaim { get; init; } = "roles";
+
+    /// <summary>Remove the caller's <c>Authorization</c> header before forwarding (the backend trusts forwardClaims instead). Default false.</summary>
+    public bool StripAuthorization { get; init; }
 
     internal static AuthOptions? Read(ConfigNodeReader parent, string key)
     {
@@ -58,6 +61,7 @@ public sealed record AuthOptions : ConfigSection
             Roles = reader.StringList("roles") ?? [],
             RequireAllRoles = reader.Enum("rolesMatch", RolesMatchNames) ?? false,
             RolesClaim = reader.String("rolesClaim") ?? "roles",
+            StripAuthorization = reader.Bool("stripAuthorization") ?? false,
         };
     }
 

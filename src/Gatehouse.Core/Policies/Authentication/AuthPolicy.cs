@@ -12,6 +12,8 @@ internal sealed class AuthPolicy(bool anonymous, bool apiKey, IdentityProviderOp
     private readonly bool _allRoles = options?.RequireAllRoles ?? false;
     private readonly string _rolesClaim = options?.RolesClaim ?? "roles";
 
+    public bool StripAuthorization { get; } = options?.StripAuthorization ?? false;
+
     public bool Anonymous { get; } = anonymous;
 
     public bool ApiKey { get; } = apiKey;

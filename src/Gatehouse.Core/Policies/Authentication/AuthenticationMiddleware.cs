@@ -107,6 +107,11 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
         }
 
         context.User = caller.Principal;
+        if (auth.StripAuthorization)
+        {
+            context.Request.Headers.Authorization = default;
+        }
+
         await Forward(context, identity, route, authenticated: true);
     }
 

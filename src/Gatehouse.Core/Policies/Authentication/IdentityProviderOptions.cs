@@ -8,7 +8,7 @@ namespace Gatehouse.Policies.Authentication;
 /// </summary>
 public sealed record IdentityProviderOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["issuer", "audiences", "algorithms", "clockSkew", "keyRefresh", "unknownKeyCooldown", "introspection"];
+    internal static readonly string[] Keys = ["issuer", "audiences", "algorithms", "clockSkew", "keyRefresh", "unknownKeyCooldown", "introspection", "types"];
 
     internal static readonly string[] IntrospectionKeys = ["clientId", "clientSecret", "cacheFor", "negativeCacheFor"];
 
@@ -37,6 +37,9 @@ public sealed record IdentityProviderOptions : ConfigSection
     /// <summary>Least time between two refetches caused by a token with an unknown <c>kid</c>. Default 5s.</summary>
     public TimeSpan UnknownKeyCooldown { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Accepted JWT <c>typ</c> header values, e.g. <c>[at+jwt]</c> (RFC 9068). Default: any.</summary>
+    public IReadOnlyList<string> Types { get; init; } = [];
+
     /// <summary>RFC 7662 introspection for opaque tokens, or null. The endpoint comes from the discovery document.</summary>
     public IntrospectionOptions? Introspection { get; init; }
 
@@ -60,6 +63,7 @@ public sealed record IdentityProviderOptions : ConfigSection
             KeyRefresh = r.Duration("keyRefresh") ?? defaults.KeyRefresh,
             UnknownKeyCooldown = r.Duration("unknownKeyCooldown") ?? defaults.UnknownKeyCooldown,
             Introspection = r.Mapping("introspection", IntrospectionKeys) is { } i ? IntrospectionOptions.Read(i) : null,
+            Types = r.StringList("types") ?? [],
         };
     }
 

@@ -8,7 +8,7 @@ namespace Gatehouse.Policies.Authentication;
 /// Signing keys per issuer, kept across reloads (a reload must not throw away keys in hand or refetch them all),
 /// and one validator per provider config. Owned by the host; the authentication stage asks it per request.
 /// </summary>
-internal sealed class IdentityProviderRegistry(ILoggerFactory loggers, TimeProvider time) : IDisposable
+internal sealed class IdentityProviderRegistry(ILoggerFactory loggers, TimeProvider time, AuthenticationMetrics metrics) : IDisposable
 {
     private static readonly HttpClient Http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5), UseProxy = false })
     {
@@ -25,9 +25,9 @@ internal sealed class IdentityProviderRegistry(ILoggerFactory loggers, TimeProvi
     {
         // Same issuer and refresh settings: the keys in hand carry over the reload.
         var key = $"{options.Name}|{options.Issuer}|{options.KeyRefresh}|{options.UnknownKeyCooldown}";
-        var keys = _keysByProvider.GetOrAdd(key, _ => new OidcSigningKeys(options, Http, time, loggers.CreateLogger<OidcSigningKeys>()));
+        var keys = _keysByProvider.GetOrAdd(key, _ => new OidcSigningKeys(options, Http, time, loggers.CreateLogger<OidcSigningKeys>(), metrics));
         var introspector = options.Introspection is { } introspection
-            ? new TokenIntrospector(options, introspection, Http, time, loggers.CreateLogger<TokenIntrospector>())
+            ? new TokenIntrospector(options, introspection, Http, time, loggers.CreateLogger<TokenIntrospector>(), metrics)
             : null;
         return new JwtValidator(keys, options, time, introspector);
     }

@@ -105,5 +105,6 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
         ValidateIssuerSigningKey = true,
         TryAllIssuerSigningKeys = false,
         NameClaimType = "sub",
+        ValidTypes = options.Types.Count > 0 ? options.Types : null,
     };
 }

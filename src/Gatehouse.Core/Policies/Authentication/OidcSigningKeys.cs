@@ -12,7 +12,7 @@ namespace Gatehouse.Policies.Authentication;
 /// hammer the IdP); the JWKS is refetched every <c>keyRefresh</c>, which bounds how long a removed key validates;
 /// when the IdP is down, the keys in hand keep validating and the failure is logged.
 /// </summary>
-internal sealed partial class OidcSigningKeys(IdentityProviderOptions options, HttpClient http, TimeProvider time, ILogger logger) : IDisposable
+internal sealed partial class OidcSigningKeys(IdentityProviderOptions options, HttpClient http, TimeProvider time, ILogger logger, AuthenticationMetrics? metrics = null) : IDisposable
 {
     private readonly SemaphoreSlim _fetchGate = new(1, 1);
     private volatile KeySet? _keys;
@@ -73,6 +73,7 @@ internal sealed partial class OidcSigningKeys(IdentityProviderOptions options, H
         catch (Exception e) when (e is HttpRequestException or JsonException or InvalidOperationException or ArgumentException or TaskCanceledException or KeyNotFoundException)
         {
             LogFetchFailed(logger, Options.Name, Options.Issuer, e);
+            metrics?.IdentityProviderFailed(Options.Name, "keys");
             return false;
         }
         finally

@@ -14,7 +14,7 @@ namespace Gatehouse.Policies.Authentication;
 /// <c>exp</c> (at most <c>cacheFor</c>) and inactive ones for <c>negativeCacheFor</c>. An unreachable or failing
 /// endpoint is <see cref="JwtValidator.Outcome.KeysUnavailable"/>: the request gets 503, never through.
 /// </summary>
-internal sealed partial class TokenIntrospector(IdentityProviderOptions options, IntrospectionOptions introspection, HttpClient http, TimeProvider time, ILogger logger)
+internal sealed partial class TokenIntrospector(IdentityProviderOptions options, IntrospectionOptions introspection, HttpClient http, TimeProvider time, ILogger logger, AuthenticationMetrics metrics)
 {
     private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _answers = new(StringComparer.Ordinal);
     private string? _endpoint;
@@ -44,6 +44,7 @@ internal sealed partial class TokenIntrospector(IdentityProviderOptions options,
         catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException or InvalidOperationException or KeyNotFoundException)
         {
             LogIntrospectionFailed(logger, options.Name, e);
+            metrics.IdentityProviderFailed(options.Name, "introspection");
             return (JwtValidator.Outcome.KeysUnavailable, null);
         }
 

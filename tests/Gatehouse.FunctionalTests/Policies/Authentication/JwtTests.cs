@@ -17,13 +17,14 @@ public class JwtTests
             audiences: ["urn:gateway"]
             keyRefresh: {{keyRefresh}}
             unknownKeyCooldown: 1s
+            types: [at+jwt]
         services:
           s: { targets: ["{{backend.Url}}"] }
         routes:
           - name: orders
             match: { path: "/orders/{**rest}" }
             service: s
-            auth: { providers: [corp], scopes: [orders.read] }
+            auth: { providers: [corp], scopes: [orders.read], stripAuthorization: true }
             forwardClaims: { sub: X-User-Id, client_id: X-Client }
           - name: admin
             match: { path: "/admin/{**rest}" }
@@ -75,10 +76,11 @@ public class JwtTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("app", response.Headers.GetValues("X-Echo-X-User-Id").Single());
         Assert.Equal("app", response.Headers.GetValues("X-Echo-X-Client").Single());
+        Assert.False(response.Headers.Contains("X-Echo-Authorization"));
         Assert.False(anonymous.Headers.Contains("X-Echo-X-User-Id"));
     }
 
-    public static TheoryData<string> BadTokens => new() { "expired", "not-yet-valid", "wrong-issuer", "wrong-audience", "alg-none", "hs256-with-public-key", "tampered", "unknown-kid", "garbage" };
+    public static TheoryData<string> BadTokens => new() { "expired", "not-yet-valid", "wrong-issuer", "wrong-audience", "alg-none", "hs256-with-public-key", "tampered", "unknown-kid", "wrong-typ", "garbage" };
 
     [Theory]
     [MemberData(nameof(BadTokens))]
@@ -108,6 +110,9 @@ public class JwtTests
             case "wrong-audience":
                 claims["aud"] = "urn:other-api";
                 token = await idp.SignAsync(claims);
+                break;
+            case "wrong-typ":
+                token = await idp.SignAsync(claims, new { typ = "JWT" });
                 break;
             case "alg-none":
                 token = B64("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + B64(JsonSerializer.Serialize(claims)) + ".";
@@ -243,8 +248,20 @@ public class JwtTests
     }
 
     [Fact]
-    public async Task IdpDownFromTheStart_503NotLetThrough()
+    public async Task IdpDownFromTheStart_503NotLetThrough_FailureCounted()
     {
+        long failures = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Gatehouse.Authentication" && instrument.Name == "gatehouse.identity_provider.failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref failures, value));
+        listener.Start();
+
         var idp = await TestIdentityProvider.StartAsync();
         await using var backend = await TestBackend.StartEchoAsync();
         var config = Config(backend, idp);
@@ -256,5 +273,6 @@ public class JwtTests
 
         await AssertProblemAsync(response, 503, "identity-provider-unavailable");
         Assert.Equal(0, backend.Requests);
+        Assert.True(Interlocked.Read(ref failures) >= 1, "the failed key fetch was not counted");
     }
 }
