@@ -89,7 +89,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
         {
             LogUnauthenticated(logger, context.TraceIdentifier, route?.Name ?? "?");
             await ProblemWriter.WriteAsync(context, GatewayProblem.Unauthenticated, Describe(auth, identity, bearerError),
-                wwwAuthenticate: Challenges(auth, identity, bearerError, scope: null));
+                wwwAuthenticate: Challenges(auth, identity, bearerError));
             return;
         }
 
@@ -157,7 +157,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
         return value.AsSpan(7).Trim().Length is > 0 and < 16 * 1024 ? value : null;
     }
 
-    private static string Challenges(AuthPolicy auth, IdentityPolicy identity, string? bearerError, string? scope)
+    private static string Challenges(AuthPolicy auth, IdentityPolicy identity, string? bearerError)
     {
         var challenges = new List<string>();
         if (auth.JwtProviders.Length > 0)
@@ -170,7 +170,6 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             challenges.Add(identity.WwwAuthenticate);
         }
 
-        _ = scope;
         return string.Join(", ", challenges);
     }
 
