@@ -266,104 +266,32 @@ public static class ConfigLoader
         };
     }
 
-    private static List<IdentityProviderOptions> ReadIdentityProviders(ConfigNodeReader reader)
-    {
-        var result = new List<IdentityProviderOptions>();
-        if (reader.Node("identityProviders") is not { } node)
-        {
-            return result;
-        }
+    private static List<IdentityProviderOptions> ReadIdentityProviders(ConfigNodeReader reader) =>
+        reader.NamedSections("identityProviders", IdentityProviderOptions.Keys, "{ issuer, audiences, ... }")
+            .Select(p => IdentityProviderOptions.Read(p.Name, p.Reader))
+            .OfType<IdentityProviderOptions>()
+            .ToList();
 
-        if (node is not YamlMappingNode providers)
-        {
-            reader.Error("identityProviders", "identityProviders must be a mapping of names to { issuer, audiences, ... }");
-            return result;
-        }
-
-        foreach (var (keyNode, valueNode) in providers.Children)
-        {
-            var name = reader.Context.ScalarString(keyNode, "identity provider name") ?? "";
-            if (valueNode is not YamlMappingNode providerNode)
+    private static List<ConsumerOptions> ReadConsumers(ConfigNodeReader reader) =>
+        reader.NamedSections("consumers", ConsumerOptions.Keys, "{ apiKeys: [\"sha256:...\"] }")
+            .Select(c => new ConsumerOptions
             {
-                reader.Context.Diagnostics.Error(ConfigNodeReader.PositionOf(valueNode), $"identityProviders.{name} must be a mapping with at least 'issuer' and 'audiences'");
-                continue;
-            }
-
-            if (IdentityProviderOptions.Read(name, new ConfigNodeReader(providerNode, reader.Context, $"identityProviders.{name}", IdentityProviderOptions.Keys)) is { } provider)
-            {
-                result.Add(provider);
-            }
-        }
-
-        return result;
-    }
-
-    private static List<ConsumerOptions> ReadConsumers(ConfigNodeReader reader)
-    {
-        var result = new List<ConsumerOptions>();
-        var node = reader.Node("consumers");
-        if (node is null)
-        {
-            return result;
-        }
-
-        if (node is not YamlMappingNode consumers)
-        {
-            reader.Error("consumers", "consumers must be a mapping of consumer names to { apiKeys: [...] }");
-            return result;
-        }
-
-        foreach (var (keyNode, valueNode) in consumers.Children)
-        {
-            var name = reader.Context.ScalarString(keyNode, "consumer name") ?? "";
-            if (valueNode is not YamlMappingNode consumerNode)
-            {
-                reader.Context.Diagnostics.Error(ConfigNodeReader.PositionOf(valueNode), $"consumers.{name} must be a mapping such as {{ apiKeys: [\"sha256:...\"] }}");
-                continue;
-            }
-
-            var r = new ConfigNodeReader(consumerNode, reader.Context, $"consumers.{name}", ConsumerOptions.Keys);
-            result.Add(new ConsumerOptions
-            {
-                Position = ConfigNodeReader.PositionOf(keyNode),
-                KeyPositions = r.KeyPositions,
-                Name = name,
-                ApiKeys = r.StringList("apiKeys") ?? [],
-            });
-        }
-
-        return result;
-    }
+                Position = c.At,
+                KeyPositions = c.Reader.KeyPositions,
+                Name = c.Name,
+                ApiKeys = c.Reader.StringList("apiKeys") ?? [],
+            })
+            .ToList();
 
     private static List<ServiceOptions> ReadServices(ConfigNodeReader reader)
     {
         var result = new List<ServiceOptions>();
-        var node = reader.Node("services");
-        if (node is null)
+        foreach (var (name, at, r) in reader.NamedSections("services", ServiceKeys, "their settings, at least 'targets'"))
         {
-            return result;
-        }
-
-        if (node is not YamlMappingNode services)
-        {
-            reader.Error("services", "services must be a mapping of service names to their settings");
-            return result;
-        }
-
-        foreach (var (keyNode, valueNode) in services.Children)
-        {
-            var name = reader.Context.ScalarString(keyNode, "service name") ?? "";
-            if (valueNode is not YamlMappingNode serviceNode)
-            {
-                reader.Context.Diagnostics.Error(ConfigNodeReader.PositionOf(valueNode), $"services.{name} must be a mapping with at least 'targets'");
-                continue;
-            }
-
-            var r = new ConfigNodeReader(serviceNode, reader.Context, $"services.{name}", ServiceKeys);
             var health = r.Mapping("healthCheck", HealthKeys);
             result.Add(new ServiceOptions
             {
-                Position = ConfigNodeReader.PositionOf(keyNode),
+                Position = at,
                 KeyPositions = r.KeyPositions,
                 Name = name,
                 Targets = ReadTargets(r),

@@ -228,6 +228,37 @@ internal sealed partial class ConfigNodeReader
         return new ConfigNodeReader(mapping, Context, $"{Section}.{key}", knownKeys);
     }
 
+    /// <summary>
+    /// A mapping of names to sections (<c>services</c>, <c>consumers</c>, <c>identityProviders</c>): a reader for each
+    /// section, with the name and where the name stands. Non-mapping values are reported with <paramref name="shape"/>.
+    /// </summary>
+    public IEnumerable<(string Name, SourcePosition At, ConfigNodeReader Reader)> NamedSections(string key, IReadOnlyCollection<string> knownKeys, string shape)
+    {
+        var node = Node(key);
+        if (node is null)
+        {
+            yield break;
+        }
+
+        if (node is not YamlMappingNode sections)
+        {
+            Error(key, $"{key} must be a mapping of names to {shape}");
+            yield break;
+        }
+
+        foreach (var (keyNode, valueNode) in sections.Children)
+        {
+            var name = Context.ScalarString(keyNode, $"{key} name") ?? "";
+            if (valueNode is not YamlMappingNode section)
+            {
+                Context.Diagnostics.Error(PositionOf(valueNode), $"{key}.{name} must be a mapping: {shape}");
+                continue;
+            }
+
+            yield return (name, PositionOf(keyNode), new ConfigNodeReader(section, Context, $"{key}.{name}", knownKeys));
+        }
+    }
+
     public T? Enum<T>(string key, IReadOnlyDictionary<string, T> names)
         where T : struct
     {
