@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Gatehouse.Hosting;
+using Gatehouse.Policies.Resilience;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,12 +21,44 @@ internal static class AdminEndpoints
             return context.Response.WriteAsync(host.IsReady ? "ready\n" : "starting\n");
         });
         admin.MapGet("/config/status", context => WriteStatusAsync(context, host.Status));
+        var breakers = new CircuitBreakerRegistry(host.State);
+        admin.MapGet("/services/breakers", context => WriteBreakersAsync(context, breakers));
         admin.MapPost("/reload", async context =>
         {
             var status = await host.ReloadAsync("admin API");
             context.Response.StatusCode = status.LastAttemptSucceeded ? 200 : 422;
             await WriteStatusAsync(context, status);
         });
+    }
+
+    /// <summary>Every service with a circuit breaker: <c>{ "orders": { "state": "open", ... } }</c>. Read-only.</summary>
+    private static Task WriteBreakersAsync(HttpContext context, CircuitBreakerRegistry breakers)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            foreach (var (service, state, options) in breakers.All())
+            {
+                json.WriteStartObject(service);
+                json.WriteString("state", state switch
+                {
+                    CircuitState.Open => "open",
+                    CircuitState.HalfOpen => "halfOpen",
+                    _ => "closed",
+                });
+                json.WriteNumber("failureRatio", options.FailureRatio);
+                json.WriteNumber("minimumRequests", options.MinimumRequests);
+                json.WriteNumber("windowSeconds", options.Window.TotalSeconds);
+                json.WriteNumber("breakForSeconds", options.BreakFor.TotalSeconds);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        context.Response.ContentType = "application/json";
+        return context.Response.Body.WriteAsync(buffer.WrittenMemory).AsTask();
     }
 
     private static Task WriteStatusAsync(HttpContext context, ConfigStatus status)

@@ -2,6 +2,7 @@ using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
+using Gatehouse.Policies.Resilience;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -14,10 +15,10 @@ public static class ConfigLoader
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
-    private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion"];
+    private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "webSockets"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "webSockets", "timeout", "fallback"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -297,8 +298,11 @@ public static class ConfigLoader
                 Targets = ReadTargets(r),
                 LoadBalancing = r.Enum("loadBalancing", LoadBalancingNames) ?? LoadBalancingMode.PowerOfTwoChoices,
                 HealthCheck = health is null ? null : ReadHealth(health),
-                Timeout = r.Duration("timeout"),
+                Timeout = TimeoutOptions.Read(r, service: true),
                 HttpVersion = r.String("httpVersion"),
+                Retry = RetryOptions.Read(r),
+                CircuitBreaker = CircuitBreakerOptions.Read(r),
+                MaxConcurrentRequests = r.Int("maxConcurrentRequests", 1, 1_000_000),
             });
         }
 
@@ -405,6 +409,8 @@ public static class ConfigLoader
             var ipFilter = r.Mapping("ipFilter", IpFilterOptions.Keys);
             var deny = r.Mapping("deny", PathDenyOptions.Keys);
             var auth = AuthOptions.Read(r, "auth");
+            var timeout = TimeoutOptions.Read(r, service: false);
+            var fallback = FallbackOptions.Read(r);
             var matchOptions = match is null ? null : ReadMatch(match);
             if (name is null || matchOptions is null || service is null)
             {
@@ -433,6 +439,8 @@ public static class ConfigLoader
                 Auth = auth,
                 ForwardClaims = r.StringMap("forwardClaims") ?? [],
                 WebSockets = r.Bool("webSockets") ?? false,
+                Timeout = timeout,
+                Fallback = fallback,
             });
         }
 

@@ -6,6 +6,7 @@ using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
+using Gatehouse.Policies.Resilience;
 using Gatehouse.Proxy;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -17,9 +18,20 @@ namespace Gatehouse.Configuration;
 /// <summary>Compiles validated options into a <see cref="GatewaySnapshot"/> of YARP routes, clusters and route policies.</summary>
 internal static class GatewayCompiler
 {
-    public static GatewaySnapshot Compile(GatewayOptions options, string source, long generation)
+    /// <param name="previous">The snapshot in force, whose breaker and budget state is kept for services whose settings did not change.</param>
+    public static GatewaySnapshot Compile(GatewayOptions options, string source, long generation, GatewaySnapshot? previous = null, TimeProvider? time = null)
     {
         var limits = options.Limits;
+        var resilience = new Dictionary<string, ServiceResilience>(StringComparer.Ordinal);
+        foreach (var service in options.Services)
+        {
+            var old = previous?.Resilience.GetValueOrDefault(service.Name);
+            if (ServiceResilience.Compile(service, old, time ?? TimeProvider.System) is { } compiledService)
+            {
+                resilience[service.Name] = compiledService;
+            }
+        }
+
         var maxBody = limits.MaxBodyBytes ?? RequestLimitsOptions.Defaults.MaxBodyBytes!.Value;
         var routes = new List<RouteConfig>(options.Routes.Count);
         var compiled = new Dictionary<string, CompiledRoute>(StringComparer.Ordinal);
@@ -37,6 +49,7 @@ internal static class GatewayCompiler
                 DeniedPaths = route.Deny is null ? null : new PathDenyList(route.Deny.Paths),
                 Auth = AuthPolicy.Compile(route.Auth, options.IdentityProviders),
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
+                Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -62,6 +75,7 @@ internal static class GatewayCompiler
             ProxyRoutes = routes,
             ProxyClusters = options.Services.Select(CompileCluster).ToList(),
             Routes = compiled.ToFrozenDictionary(StringComparer.Ordinal),
+            Resilience = resilience.ToFrozenDictionary(StringComparer.Ordinal),
             TrustedProxies = IpRanges.ParseAll(options.TrustedProxies),
             IpFilter = IpFilterPolicy.Compile(options.IpFilter),
             DeniedPaths = options.Deny is null ? null : new PathDenyList(options.Deny.Paths),
@@ -141,6 +155,27 @@ internal static class GatewayCompiler
         return transforms;
     }
 
+    private static Dictionary<string, string>? ClusterMetadata(ServiceOptions service)
+    {
+        if (service.HealthCheck is null && service.Timeout?.Connect is null)
+        {
+            return null;
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (service.HealthCheck is { } health)
+        {
+            metadata["ConsecutiveFailuresHealthPolicy.Threshold"] = health.UnhealthyAfter.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (service.Timeout?.Connect is { } connect)
+        {
+            metadata[ConnectTimeoutHttpClientFactory.MetadataKey] = connect.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return metadata;
+    }
+
     private static ClusterConfig CompileCluster(ServiceOptions service)
     {
         var health = service.HealthCheck;
@@ -180,13 +215,10 @@ internal static class GatewayCompiler
                     ReactivationPeriod = health.ReactivationPeriod,
                 } : null,
             },
-            Metadata = health is null ? null : new Dictionary<string, string>
-            {
-                ["ConsecutiveFailuresHealthPolicy.Threshold"] = health.UnhealthyAfter.ToString(CultureInfo.InvariantCulture),
-            },
+            Metadata = ClusterMetadata(service),
             HttpRequest = new ForwarderRequestConfig
             {
-                ActivityTimeout = service.Timeout,
+                ActivityTimeout = service.Timeout?.Idle,
                 Version = service.HttpVersion switch
                 {
                     "1.1" => System.Net.HttpVersion.Version11,

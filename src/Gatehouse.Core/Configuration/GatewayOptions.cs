@@ -2,6 +2,7 @@ using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
+using Gatehouse.Policies.Resilience;
 
 namespace Gatehouse.Configuration;
 
@@ -133,8 +134,17 @@ public sealed record ServiceOptions : ConfigSection
 
     public HealthCheckOptions? HealthCheck { get; init; }
 
-    /// <summary>Longest silence from the backend (no headers, no body bytes) before 504. Default 100s (YARP's).</summary>
-    public TimeSpan? Timeout { get; init; }
+    /// <summary>Connect, response and idle timeouts; <c>timeout: 30s</c> is shorthand for <c>{ idle: 30s }</c>.</summary>
+    public TimeoutOptions? Timeout { get; init; }
+
+    /// <summary>Retries of failed idempotent requests, within a budget. None by default.</summary>
+    public RetryOptions? Retry { get; init; }
+
+    /// <summary>Fails fast with 503 while the service fails too often. None by default.</summary>
+    public CircuitBreakerOptions? CircuitBreaker { get; init; }
+
+    /// <summary>Requests in flight to this service at most (a bulkhead); more get 503 <c>service-overloaded</c>. No limit by default.</summary>
+    public int? MaxConcurrentRequests { get; init; }
 
     /// <summary>HTTP version to the backend: <c>1.1</c>, <c>2</c> (TLS or h2c) or <c>auto</c> (default: 2 when TLS offers it, else 1.1).</summary>
     public string? HttpVersion { get; init; }
@@ -204,6 +214,12 @@ public sealed record RouteOptions : ConfigSection
 
     /// <summary>Allow WebSocket upgrades on this route. Default false: other routes never pass an Upgrade on.</summary>
     public bool WebSockets { get; init; }
+
+    /// <summary>This route's response timeout, replacing the service's.</summary>
+    public TimeoutOptions? Timeout { get; init; }
+
+    /// <summary>A static answer instead of 503 while the service's circuit breaker is open.</summary>
+    public FallbackOptions? Fallback { get; init; }
 }
 
 public sealed record MatchOptions : ConfigSection

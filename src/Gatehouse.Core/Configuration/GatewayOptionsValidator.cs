@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
+using Gatehouse.Policies.Resilience;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 
@@ -226,6 +227,7 @@ internal static class GatewayOptionsValidator
                 diagnostics.Error(service.PositionOf("httpVersion"), $"services.{service.Name}.httpVersion must be 1.1, 2 or auto, not '{service.HttpVersion}'");
             }
 
+            ResilienceValidator.ValidateService(service, diagnostics);
             if (service.HealthCheck is { } health)
             {
                 if (health.Path is not null && !health.Path.StartsWith('/'))
@@ -278,6 +280,7 @@ internal static class GatewayOptionsValidator
                     + (hint is null ? services.Count == 0 ? " (there are no services)" : $" (services: {string.Join(", ", services)})" : $"; did you mean '{hint}'?"));
             }
 
+            ResilienceValidator.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
             var matcher = ValidateMatch(route, diagnostics);
             if (route.IpFilter is { } routeIpFilter)
             {

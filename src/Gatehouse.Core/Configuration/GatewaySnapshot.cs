@@ -28,6 +28,9 @@ internal sealed class GatewaySnapshot
 
     public required FrozenDictionary<string, CompiledRoute> Routes { get; init; }
 
+    /// <summary>Compiled resilience (breaker, retry budget, bulkhead) of the services that use any, by service name.</summary>
+    public FrozenDictionary<string, Policies.Resilience.ServiceResilience> Resilience { get; init; } = FrozenDictionary<string, Policies.Resilience.ServiceResilience>.Empty;
+
     /// <summary>Proxies whose forwarding headers are believed; empty by default.</summary>
     public required System.Net.IPNetwork[] TrustedProxies { get; init; }
 

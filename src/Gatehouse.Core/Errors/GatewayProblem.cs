@@ -28,6 +28,8 @@ internal sealed class GatewayProblem
     public static readonly GatewayProblem BadGateway = new("bad-gateway", 502, "The backend could not be reached or failed");
     public static readonly GatewayProblem NoHealthyTarget = new("no-healthy-target", 503, "No healthy backend target");
     public static readonly GatewayProblem GatewayTimeout = new("gateway-timeout", 504, "The backend did not answer in time");
+    public static readonly GatewayProblem CircuitOpen = new("circuit-open", 503, "The service is failing and is not called for now");
+    public static readonly GatewayProblem ServiceOverloaded = new("service-overloaded", 503, "The service has too many requests in flight");
 
     private GatewayProblem(string slug, int status, string title)
     {

@@ -135,7 +135,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                     return Status;
                 }
 
-                var snapshot = await CompileAsync(text, name, _options, current.Generation + 1, _app.Services.GetRequiredService<IConfigValidator>());
+                var snapshot = await CompileAsync(text, name, _options, current.Generation + 1, _app.Services.GetRequiredService<IConfigValidator>(), current);
                 WarnAboutRestartOnlyChanges(current.Options, snapshot);
                 _state.Swap(snapshot);
                 Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, reason, []);
@@ -233,13 +233,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
         return (options.ConfigText ?? throw new ArgumentException("ConfigPath or ConfigText is required"), options.ConfigName);
     }
 
-    internal static async Task<GatewaySnapshot> CompileAsync(string text, string name, GatewayHostOptions options, long generation, IConfigValidator? validator = null)
+    internal static async Task<GatewaySnapshot> CompileAsync(string text, string name, GatewayHostOptions options, long generation, IConfigValidator? validator = null, GatewaySnapshot? previous = null)
     {
         Func<string, string?> variables = options.Variables is { } v
             ? key => v.TryGetValue(key, out var value) ? value : Environment.GetEnvironmentVariable(key)
             : Environment.GetEnvironmentVariable;
         var gatewayOptions = ConfigLoader.Load(text, name, variables);
-        var snapshot = GatewayCompiler.Compile(gatewayOptions, text, generation);
+        var snapshot = GatewayCompiler.Compile(gatewayOptions, text, generation, previous);
         var errors = await ProxyConfigCheck.CheckAsync(snapshot, name, validator);
         return errors.Count > 0 ? throw new ConfigException(errors) : snapshot;
     }

@@ -3,6 +3,7 @@ using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RequestLimits;
+using Gatehouse.Policies.Resilience;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,9 +24,15 @@ internal static class GatewayPipeline
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<AuthenticationMetrics>();
         services.AddSingleton<IdentityProviderRegistry>();
+        services.AddSingleton<ResilienceMetrics>();
+        services.AddSingleton<CircuitBreakerRegistry>();
+
+        // Before AddReverseProxy, whose own registration only fills the slot when it is empty.
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, ConnectTimeoutHttpClientFactory>();
         services.AddReverseProxy()
             .AddTransforms<GatewayTransformProvider>()
-            .AddTransforms<PathDenyTransformProvider>();
+            .AddTransforms<PathDenyTransformProvider>()
+            .AddTransforms<ResilienceTransformProvider>();
     }
 
     public static void UseGateway(WebApplication app)
@@ -44,6 +51,7 @@ internal static class GatewayPipeline
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413
             proxy.UseMiddleware<UpgradeGuardMiddleware>();     // Upgrade only for WebSocket routes
+            proxy.UseMiddleware<ResilienceMiddleware>();       // bulkhead 503, breaker 503/fallback, response timeout 504, retries (each try load-balanced again)
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         }).ConfigureEndpoints((endpoint, route) =>

@@ -31,4 +31,7 @@ internal sealed class CompiledRoute
 
     /// <summary>Claim → header pairs sent to the backend, or null.</summary>
     public KeyValuePair<string, string>[]? ForwardClaims { get; init; }
+
+    /// <summary>The service's breaker, retries, bulkhead and the route's response timeout and fallback; null when none apply.</summary>
+    public Policies.Resilience.RouteResilience? Resilience { get; init; }
 }

@@ -38,7 +38,7 @@ public class ConfigLoaderTests
         Assert.Equal(["http://127.0.0.1:5001", "http://127.0.0.1:5002"], service.Targets.Select(t => t.Url));
         Assert.Equal(LoadBalancingMode.PowerOfTwoChoices, service.LoadBalancing);
         Assert.Equal(TimeSpan.FromSeconds(10), service.HealthCheck!.Interval);
-        Assert.Equal(TimeSpan.FromSeconds(30), service.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), service.Timeout!.Idle);
         var route = Assert.Single(options.Routes);
         Assert.Equal(["GET", "POST"], route.Match.Methods);
         Assert.Equal("/users/{**rest}", route.Rewrite!.Path);
@@ -147,7 +147,7 @@ public class ConfigLoaderTests
         var options = ConfigLoader.Load(yaml, "t.yaml", _ => null);
         var b = options.Services.Single(s => s.Name == "b");
         Assert.Equal(LoadBalancingMode.RoundRobin, b.LoadBalancing);
-        Assert.Equal(TimeSpan.FromSeconds(5), b.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), b.Timeout!.Idle);
         Assert.Equal("/healthz", b.HealthCheck!.Path);
     }
 

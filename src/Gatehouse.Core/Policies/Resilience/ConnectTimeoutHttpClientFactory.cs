@@ -1,0 +1,34 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Gatehouse.Policies.Resilience;
+
+/// <summary>
+/// Puts a service's <c>timeout.connect</c> on its <see cref="SocketsHttpHandler.ConnectTimeout"/>. The value travels
+/// in the cluster's metadata because YARP's <c>HttpClientConfig</c> has no such setting; and since YARP reuses a
+/// cluster's client whenever that config is unchanged, reuse also requires the connect timeout to be unchanged, or
+/// an edit of only the timeout would never reach the handler.
+/// </summary>
+internal sealed class ConnectTimeoutHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger) : ForwarderHttpClientFactory(logger)
+{
+    public const string MetadataKey = "gatehouse.connectTimeoutMs";
+
+    /// <summary>YARP's own default, kept when a service sets none.</summary>
+    private static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(15);
+
+    protected override bool CanReuseOldClient(ForwarderHttpClientContext context) =>
+        base.CanReuseOldClient(context) && ConnectTimeout(context.OldMetadata) == ConnectTimeout(context.NewMetadata);
+
+    protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
+    {
+        base.ConfigureHandler(context, handler);
+        handler.ConnectTimeout = ConnectTimeout(context.NewMetadata);
+    }
+
+    internal static TimeSpan ConnectTimeout(IReadOnlyDictionary<string, string>? metadata) =>
+        metadata is not null && metadata.TryGetValue(MetadataKey, out var text)
+            && double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ms)
+            ? TimeSpan.FromMilliseconds(ms)
+            : DefaultConnectTimeout;
+}
