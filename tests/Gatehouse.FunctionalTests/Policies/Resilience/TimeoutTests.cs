@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Gatehouse.FunctionalTests.Common;
+
+namespace Gatehouse.FunctionalTests.Policies.Resilience;
+
+public class TimeoutTests
+{
+    internal static async Task<string> ProblemTypeAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("type").GetString()!;
+    }
+
+    /// <summary>One normal request first, so the measured one times the timeout, not JIT and the first connection.</summary>
+    private static async Task WarmUpAsync(TestGateway gateway, FaultBackend backend, string path)
+    {
+        using (var warm = await gateway.Client.GetAsync(path))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
+        }
+
+        backend.Fault = Fault.Hang;
+    }
+
+    [Fact]
+    public async Task ResponseTimeout_BackendHangs_504WithinBound_BackendConnectionCancelled()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], timeout: { response: 1s } }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """);
+        await WarmUpAsync(gateway, backend, "/x");
+        var watch = Stopwatch.StartNew();
+
+        using var response = await gateway.Client.GetAsync("/x");
+
+        watch.Stop();
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("https://gatehouse.dev/problems/gateway-timeout", await ProblemTypeAsync(response));
+        Assert.InRange(watch.Elapsed.TotalMilliseconds, 900, 1100);
+
+        // The backend sees its request cancelled: the gateway let go of the connection instead of leaking it.
+        await Wait.UntilAsync(() => backend.Cancelled == 1, "the backend request to be cancelled");
+
+        // And the gateway serves normally at once.
+        backend.Fault = Fault.None;
+        using var next = await gateway.Client.GetAsync("/y");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
+    public async Task RouteResponseTimeout_OverridesService()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], timeout: { response: 10s } }
+            routes:
+              - { name: quick, match: { path: "/quick" }, service: s, timeout: { response: 500ms } }
+            """);
+        await WarmUpAsync(gateway, backend, "/quick");
+        var watch = Stopwatch.StartNew();
+
+        using var response = await gateway.Client.GetAsync("/quick");
+
+        watch.Stop();
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.InRange(watch.Elapsed.TotalMilliseconds, 450, 550);
+    }
+
+    [Fact]
+    public async Task ResponseTimeout_SlowButInTime_Served()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        backend.Fault = Fault.Slow;
+        backend.Delay = TimeSpan.FromMilliseconds(200);
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], timeout: { response: 2s, idle: 5s, connect: 1s } }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """);
+
+        using var response = await gateway.Client.GetAsync("/x");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok from backend", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task IdleTimeout_MappingForm_504WithinBound()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], timeout: { idle: 500ms } }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """);
+        await WarmUpAsync(gateway, backend, "/x");
+        var watch = Stopwatch.StartNew();
+
+        using var response = await gateway.Client.GetAsync("/x");
+
+        watch.Stop();
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("https://gatehouse.dev/problems/gateway-timeout", await ProblemTypeAsync(response));
+        Assert.InRange(watch.Elapsed.TotalMilliseconds, 450, 550);
+        await Wait.UntilAsync(() => backend.Cancelled == 1, "the backend request to be cancelled");
+    }
+
+    [Fact]
+    public async Task ResponseTimeout_ChangedOnReload_TakesEffect()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        backend.Fault = Fault.Slow;
+        backend.Delay = TimeSpan.FromMilliseconds(700);
+        var config = $$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], timeout: { response: TIMEOUT } }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """;
+        await using var gateway = await TestGateway.StartAsync(config.Replace("TIMEOUT", "5s", StringComparison.Ordinal));
+        using (var slowOk = await gateway.Client.GetAsync("/x"))
+        {
+            Assert.Equal(HttpStatusCode.OK, slowOk.StatusCode);
+        }
+
+        await gateway.RewriteConfigAsync(config.Replace("TIMEOUT", "300ms", StringComparison.Ordinal));
+
+        using var response = await gateway.Client.GetAsync("/x");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+    }
+}
