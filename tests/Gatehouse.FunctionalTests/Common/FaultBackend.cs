@@ -36,6 +36,7 @@ public sealed class FaultBackend : IAsyncDisposable
     private TestBackend _backend = null!;
     private int _fault;
     private int _cancelled;
+    private int _hung;
     private int _methodCounts;
     private TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -58,6 +59,9 @@ public sealed class FaultBackend : IAsyncDisposable
 
     /// <summary>Requests whose RequestAborted fired while the backend was still working on them: the gateway let go of the connection.</summary>
     public int Cancelled => Volatile.Read(ref _cancelled);
+
+    /// <summary>Requests that started hanging (<see cref="Fault.Hang"/>).</summary>
+    public int Hung => Volatile.Read(ref _hung);
 
     /// <summary>POST requests seen.</summary>
     public int Posts => Volatile.Read(ref _methodCounts);
@@ -99,6 +103,7 @@ public sealed class FaultBackend : IAsyncDisposable
                 await Task.Delay(Delay, context.RequestAborted);
                 break;
             case Fault.Hang:
+                Interlocked.Increment(ref _hung);
                 try
                 {
                     await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted);

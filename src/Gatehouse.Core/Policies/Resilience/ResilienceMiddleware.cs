@@ -28,61 +28,56 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
         return policy is null ? next(context) : InvokeAsync(context, policy);
     }
 
-    private async Task InvokeAsync(HttpContext context, RouteResilience policy)
+    // Not async: the checks that answer without a backend call complete synchronously, and the forwarding paths each
+    // have one async frame (a second awaiting frame per request measurably costs throughput, see GatewayErrorsMiddleware).
+    private Task InvokeAsync(HttpContext context, RouteResilience policy)
     {
         var service = policy.Service;
+        var breaker = service.Breaker;
+        var probe = false;
+        if (breaker is not null && !breaker.TryEnter(out probe, out var retryAfter, logger))
+        {
+            metrics.Rejected(service.Name, "circuit_open");
+            ResilienceLog.CircuitOpen(logger, context.TraceIdentifier, service.Name);
+            return WriteOpenCircuitAsync(context, policy, retryAfter);
+        }
+
         var bulkhead = service.Bulkhead;
         if (bulkhead is not null && !bulkhead.TryEnter())
         {
+            breaker?.OnAbandoned(probe);
             metrics.Rejected(service.Name, "overloaded");
             ResilienceLog.Overloaded(logger, context.TraceIdentifier, service.Name, bulkhead.Limit);
-            await ProblemWriter.WriteAsync(context, GatewayProblem.ServiceOverloaded,
+            return ProblemWriter.WriteAsync(context, GatewayProblem.ServiceOverloaded,
                 $"Service '{service.Name}' has {bulkhead.Limit} requests in flight, its limit.", retryAfter: "1");
-            return;
         }
 
+        return service.Retry is null && policy.ResponseTimeout is null
+            ? ForwardOnceAsync(context, breaker, probe, bulkhead)
+            : ForwardAsync(context, policy, breaker, probe, bulkhead);
+    }
+
+    /// <summary>Breaker and/or bulkhead only: no per-request state at all.</summary>
+    private async Task ForwardOnceAsync(HttpContext context, CircuitBreaker? breaker, bool probe, Bulkhead? bulkhead)
+    {
+        var clientAborted = context.RequestAborted;
+        var finished = false;
         try
         {
-            var breaker = service.Breaker;
-            var probe = false;
-            if (breaker is not null && !breaker.TryEnter(out probe, out var retryAfter, logger))
-            {
-                metrics.Rejected(service.Name, "circuit_open");
-                ResilienceLog.CircuitOpen(logger, context.TraceIdentifier, service.Name);
-                await WriteOpenCircuitAsync(context, policy, retryAfter);
-                return;
-            }
-
-            if (service.Retry is null && policy.ResponseTimeout is null)
-            {
-                // Breaker and/or bulkhead only: no per-request state at all.
-                var clientAborted = context.RequestAborted;
-                var finished = false;
-                try
-                {
-                    await next(context);
-                    finished = true;
-                }
-                finally
-                {
-                    if (breaker is not null)
-                    {
-                        Report(breaker, probe, finished ? Classify(context, clientAborted) : Outcome.Abandoned);
-                    }
-                }
-
-                return;
-            }
-
-            await ForwardAsync(context, policy, breaker, probe);
+            await next(context);
+            finished = true;
         }
         finally
         {
             bulkhead?.Exit();
+            if (breaker is not null)
+            {
+                Report(breaker, probe, finished ? Classify(context, clientAborted) : Outcome.Abandoned);
+            }
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, RouteResilience policy, CircuitBreaker? breaker, bool probe)
+    private async Task ForwardAsync(HttpContext context, RouteResilience policy, CircuitBreaker? breaker, bool probe, Bulkhead? bulkhead)
     {
         var service = policy.Service;
         var budget = service.Retry;
@@ -196,6 +191,7 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
         }
         finally
         {
+            bulkhead?.Exit();
             if (policy.ResponseTimeout is not null)
             {
                 context.RequestAborted = clientAborted;
