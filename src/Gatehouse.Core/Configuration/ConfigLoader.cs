@@ -17,7 +17,7 @@ public static class ConfigLoader
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
-    private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy"];
+    private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy", "ejectAfterFailures"];
     private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "webSockets", "timeout", "fallback"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
@@ -356,6 +356,7 @@ public static class ConfigLoader
             Passive = r.Bool("passive") ?? defaults.Passive,
             ReactivationPeriod = r.Duration("reactivationPeriod") ?? defaults.ReactivationPeriod,
             TryAllWhenAllUnhealthy = r.Enum("whenAllUnhealthy", WhenAllUnhealthyNames) ?? false,
+            EjectAfterFailures = r.Int("ejectAfterFailures", 1, 1000),
         };
     }
 

@@ -166,6 +166,10 @@ internal static class GatewayCompiler
         if (service.HealthCheck is { } health)
         {
             metadata["ConsecutiveFailuresHealthPolicy.Threshold"] = health.UnhealthyAfter.ToString(CultureInfo.InvariantCulture);
+            if (health.EjectAfterFailures is { } eject)
+            {
+                metadata[ConsecutiveFailuresPassivePolicy.ThresholdKey] = eject.ToString(CultureInfo.InvariantCulture);
+            }
         }
 
         if (service.Timeout?.Connect is { } connect)
@@ -211,7 +215,7 @@ internal static class GatewayCompiler
                 Passive = health.Passive ? new PassiveHealthCheckConfig
                 {
                     Enabled = true,
-                    Policy = HealthCheckConstants.PassivePolicy.TransportFailureRate,
+                    Policy = health.EjectAfterFailures is null ? HealthCheckConstants.PassivePolicy.TransportFailureRate : ConsecutiveFailuresPassivePolicy.PolicyName,
                     ReactivationPeriod = health.ReactivationPeriod,
                 } : null,
             },

@@ -176,6 +176,12 @@ public sealed record HealthCheckOptions : ConfigSection
     public TimeSpan ReactivationPeriod { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Outlier ejection: a target whose last N proxied requests all failed (connection error, timeout or 5xx) is taken
+    /// out for <see cref="ReactivationPeriod"/>. Replaces the default passive policy (transport-failure rate). None by default.
+    /// </summary>
+    public int? EjectAfterFailures { get; init; }
+
+    /// <summary>
     /// What to do when every target is unhealthy: <c>fail</c> (default: 503 at once, no backend call) or
     /// <c>tryAll</c> (YARP's and Envoy's "panic" mode: send to all targets anyway).
     /// </summary>

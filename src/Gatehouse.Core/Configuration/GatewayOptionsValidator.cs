@@ -235,6 +235,11 @@ internal static class GatewayOptionsValidator
                     diagnostics.Error(health.PositionOf("path"), $"services.{service.Name}.healthCheck.path must start with '/'");
                 }
 
+                if (health.EjectAfterFailures is not null && !health.Passive)
+                {
+                    diagnostics.Error(health.PositionOf("ejectAfterFailures"), $"services.{service.Name}.healthCheck.ejectAfterFailures needs passive: true; it is a passive check");
+                }
+
                 if (health.Path is not null && health.Timeout > health.Interval)
                 {
                     diagnostics.Error(health.PositionOf("timeout"), $"services.{service.Name}.healthCheck.timeout ({health.Timeout.TotalSeconds}s) must not exceed its interval ({health.Interval.TotalSeconds}s)");

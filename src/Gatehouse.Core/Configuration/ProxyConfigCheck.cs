@@ -17,6 +17,9 @@ internal static class ProxyConfigCheck
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
         services.AddReverseProxy().AddTransforms<Proxy.GatewayTransformProvider>();
 
+        // YARP checks that a cluster's passive policy name is registered.
+        services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, Policies.Resilience.ConsecutiveFailuresPassivePolicy>();
+
         // Only the validator is used: the path-deny provider validates nothing, so it is not needed here.
         return services.BuildServiceProvider().GetRequiredService<IConfigValidator>();
     });

@@ -26,6 +26,7 @@ internal static class GatewayPipeline
         services.AddSingleton<IdentityProviderRegistry>();
         services.AddSingleton<ResilienceMetrics>();
         services.AddSingleton<CircuitBreakerRegistry>();
+        services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ConsecutiveFailuresPassivePolicy>();
 
         // Before AddReverseProxy, whose own registration only fills the slot when it is empty.
         services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, ConnectTimeoutHttpClientFactory>();

@@ -51,6 +51,14 @@ public class ResilienceOptionsTests
     }
 
     [Fact]
+    public void Accepts_EjectAfterFailures()
+    {
+        var service = Load(Config("healthCheck: { ejectAfterFailures: 5 }")).Services.Single();
+
+        Assert.Equal(5, service.HealthCheck!.EjectAfterFailures);
+    }
+
+    [Fact]
     public void Accepts_ScalarTimeout_AsIdleShorthand()
     {
         var service = Load(Config("timeout: 30s")).Services.Single();
@@ -99,6 +107,8 @@ public class ResilienceOptionsTests
     [InlineData("maxConcurrentRequests: 0", "maxConcurrentRequests")]
     [InlineData("timeout: { response: fast }", "timeout.response")]
     [InlineData("timeout: { connnect: 1s }", "did you mean 'connect'")]
+    [InlineData("healthCheck: { passive: false, ejectAfterFailures: 3 }", "needs passive: true")]
+    [InlineData("healthCheck: { ejectAfterFailures: 0 }", "ejectAfterFailures")]
     public void Rejects_BadServiceSettings(string service, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => Load(Config(service)));
