@@ -77,6 +77,9 @@ public partial class SchemaTests
     [InlineData("services:\n  a: { targets: [\"http://127.0.0.1:1\"], loadBalancing: fastest }")]
     [InlineData("limits: { maxBodyBytes: lots }")]
     [InlineData("routes:\n  - { name: r, service: a }")]
+    [InlineData("services:\n  a: { targets: [\"http://127.0.0.1:1\"], retry: { budget: 0.2 } }")]
+    [InlineData("services:\n  a: { targets: [\"http://127.0.0.1:1\"], circuitBreaker: { failureRatio: 2 } }")]
+    [InlineData("services:\n  a: { targets: [\"http://127.0.0.1:1\"], timeout: { connect: 1s, total: 5s } }")]
     public void InvalidConfig_RefusedBySchemaAndLoader(string yaml)
     {
         Assert.False(Evaluate(yaml).IsValid);
