@@ -19,7 +19,7 @@ internal sealed class ResilienceMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _retries = meter.CreateCounter<long>("gatehouse.resilience.retries", unit: "{retry}", description: "Requests sent again to a service after a failed try.");
-        _rejected = meter.CreateCounter<long>("gatehouse.resilience.rejections", unit: "{request}", description: "Requests answered without a backend call: circuit open, too many in flight.");
+        _rejected = meter.CreateCounter<long>("gatehouse.resilience.rejections", unit: "{request}", description: "Requests refused by a resilience rule: circuit open or too many in flight (no backend call), or a retry the budget did not allow (reason).");
         _timeouts = meter.CreateCounter<long>("gatehouse.resilience.timeouts", unit: "{request}", description: "Requests that got no response headers within the response timeout.");
         meter.CreateObservableGauge("gatehouse.circuit_breaker.state", () => Observe(state), unit: "{state}",
             description: "Circuit breaker state per service: 0 closed, 1 open, 2 half-open.");

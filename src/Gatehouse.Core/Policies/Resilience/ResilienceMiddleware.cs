@@ -101,6 +101,7 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
             {
                 state.RetryAllowed = canRetry && attempt < budget!.Options.Attempts;
                 state.HeldBackStatus = 0;
+                state.BudgetSpent = false;
                 reported = false;
                 await next(context);
 
@@ -125,6 +126,13 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
                         await WriteOpenCircuitAsync(context, policy, breaker.Options.BreakFor);
                     }
 
+                    return;
+                }
+
+                if (state.BudgetSpent)
+                {
+                    metrics.Rejected(service.Name, "retry_budget");
+                    ResilienceLog.BudgetExhausted(logger, context.TraceIdentifier, service.Name);
                     return;
                 }
 

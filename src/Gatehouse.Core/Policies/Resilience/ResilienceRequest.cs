@@ -27,6 +27,9 @@ internal sealed class ResilienceRequest
     /// <summary>The 5xx status the response transform held back from the client to retry, or 0.</summary>
     public int HeldBackStatus { get; set; }
 
+    /// <summary>The transform let a retryable 5xx through because the retry budget was spent.</summary>
+    public bool BudgetSpent { get; set; }
+
     /// <summary>Targets already tried by this request, so a retry prefers another one.</summary>
     public List<DestinationState> Tried { get; } = new(4);
 
@@ -64,6 +67,7 @@ internal sealed class ResilienceRequest
         Policy = null!;
         RetryAllowed = false;
         HeldBackStatus = 0;
+        BudgetSpent = false;
         Tried.Clear();
         if (!_timeout.TryReset())
         {

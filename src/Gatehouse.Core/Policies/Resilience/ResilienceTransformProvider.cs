@@ -38,11 +38,17 @@ internal sealed class ResilienceTransformProvider : ITransformProvider
 
             state.OnResponseHeaders();
             var status = (int)response.StatusCode;
-            if (status >= 500 && state.RetryAllowed && state.Policy.Service.Retry is { } budget
-                && budget.Options.OnStatus.Contains(status) && budget.TryRetry())
+            if (status >= 500 && state.RetryAllowed && state.Policy.Service.Retry is { } budget && budget.Options.OnStatus.Contains(status))
             {
-                transform.SuppressResponseBody = true;
-                state.HeldBackStatus = status;
+                if (budget.TryRetry())
+                {
+                    transform.SuppressResponseBody = true;
+                    state.HeldBackStatus = status;
+                }
+                else
+                {
+                    state.BudgetSpent = true;
+                }
             }
 
             return ValueTask.CompletedTask;

@@ -23,6 +23,9 @@ internal sealed class ServiceResilience
     /// <summary>The service's time to response headers, or null.</summary>
     public TimeSpan? ResponseTimeout { get; private init; }
 
+    /// <summary>For a route with its own response timeout on a service that has no resilience settings.</summary>
+    public static ServiceResilience None(string name) => new(name);
+
     /// <summary>Null when the service uses none of retry, circuitBreaker, maxConcurrentRequests and timeout.response.</summary>
     public static ServiceResilience? Compile(ServiceOptions service, ServiceResilience? previous, TimeProvider time)
     {
@@ -94,7 +97,7 @@ internal sealed class RouteResilience
 
         return new RouteResilience
         {
-            Service = service ?? ServiceResilience.Compile(new ServiceOptions { Name = serviceName, Timeout = route.Timeout }, null, TimeProvider.System)!,
+            Service = service ?? ServiceResilience.None(serviceName),
             ResponseTimeout = timeout,
             Fallback = route.Fallback is { } f ? new CompiledFallback(f) : null,
         };
