@@ -354,6 +354,9 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
         }
 
         var response = context.Response;
+
+        // After a held-back 5xx the backend's headers are still there; they do not describe this answer.
+        response.Headers.Clear();
         response.StatusCode = fallback.Status;
         response.Headers.CacheControl = "no-store";
         response.Headers.RetryAfter = RetryAfterSeconds[seconds];
