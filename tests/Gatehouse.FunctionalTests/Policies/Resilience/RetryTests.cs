@@ -92,6 +92,9 @@ public class RetryTests
         }
 
         Assert.Equal(2, backend.Posts);
+        backend.Fault = Fault.None;
+        using var healthy = await gateway.Client.GetAsync("/x");
+        Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
     }
 
     [Fact]
@@ -197,6 +200,10 @@ public class RetryTests
         // Without the budget every request would have been tried 3 times (600 calls); with it, at most 20% more.
         var extra = backend.Requests - requests;
         Assert.InRange(extra, requests / 10, requests / 5);
+
+        backend.Fault = Fault.None;
+        using var healthy = await gateway.Client.GetAsync("/x");
+        Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
     }
 
     [Fact]
