@@ -227,7 +227,7 @@ internal static class GatewayOptionsValidator
                 diagnostics.Error(service.PositionOf("httpVersion"), $"services.{service.Name}.httpVersion must be 1.1, 2 or auto, not '{service.HttpVersion}'");
             }
 
-            ResilienceValidator.ValidateService(service, diagnostics);
+            ResilienceOptionsValidator.ValidateService(service, diagnostics);
             if (service.HealthCheck is { } health)
             {
                 if (health.Path is not null && !health.Path.StartsWith('/'))
@@ -285,7 +285,7 @@ internal static class GatewayOptionsValidator
                     + (hint is null ? services.Count == 0 ? " (there are no services)" : $" (services: {string.Join(", ", services)})" : $"; did you mean '{hint}'?"));
             }
 
-            ResilienceValidator.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
+            ResilienceOptionsValidator.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
             var matcher = ValidateMatch(route, diagnostics);
             if (route.IpFilter is { } routeIpFilter)
             {

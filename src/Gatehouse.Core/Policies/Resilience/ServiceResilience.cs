@@ -1,4 +1,3 @@
-using System.Text;
 using Gatehouse.Configuration;
 
 namespace Gatehouse.Policies.Resilience;
@@ -47,69 +46,4 @@ internal sealed class ServiceResilience
             ResponseTimeout = service.Timeout?.Response,
         };
     }
-}
-
-/// <summary>Requests in flight to a service; shared by the bulkheads of successive snapshots so a reload does not forget them.</summary>
-internal sealed class InFlightCount
-{
-    public int Value;
-}
-
-/// <summary><c>maxConcurrentRequests</c>: one interlocked increment per request, no queue (a queue only adds latency to an overloaded service).</summary>
-internal sealed class Bulkhead(int limit, InFlightCount inFlight)
-{
-    public int Limit { get; } = limit;
-
-    public InFlightCount InFlight { get; } = inFlight;
-
-    public bool TryEnter()
-    {
-        if (Interlocked.Increment(ref InFlight.Value) <= Limit)
-        {
-            return true;
-        }
-
-        Interlocked.Decrement(ref InFlight.Value);
-        return false;
-    }
-
-    public void Exit() => Interlocked.Decrement(ref InFlight.Value);
-}
-
-/// <summary>A route's view of its service's resilience, with the route's own overrides; travels on the endpoint.</summary>
-internal sealed class RouteResilience
-{
-    public required ServiceResilience Service { get; init; }
-
-    /// <summary>The route's <c>timeout.response</c>, else the service's; null for none.</summary>
-    public TimeSpan? ResponseTimeout { get; init; }
-
-    public CompiledFallback? Fallback { get; init; }
-
-    /// <summary>Null when neither the route nor its service has anything for the resilience stage to do.</summary>
-    public static RouteResilience? Compile(RouteOptions route, ServiceResilience? service, string serviceName)
-    {
-        var timeout = route.Timeout?.Response ?? service?.ResponseTimeout;
-        if (service is null && timeout is null)
-        {
-            return null;
-        }
-
-        return new RouteResilience
-        {
-            Service = service ?? ServiceResilience.None(serviceName),
-            ResponseTimeout = timeout,
-            Fallback = route.Fallback is { } f ? new CompiledFallback(f) : null,
-        };
-    }
-}
-
-/// <summary>A route's fallback with its body encoded once.</summary>
-internal sealed class CompiledFallback(FallbackOptions options)
-{
-    public int Status { get; } = options.Status;
-
-    public string? ContentType { get; } = options.ContentType ?? (options.Body.Length > 0 ? "text/plain; charset=utf-8" : null);
-
-    public ReadOnlyMemory<byte> Body { get; } = Encoding.UTF8.GetBytes(options.Body);
 }
