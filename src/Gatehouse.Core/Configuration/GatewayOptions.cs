@@ -221,7 +221,7 @@ public sealed record RouteOptions : ConfigSection
     /// <summary>Allow WebSocket upgrades on this route. Default false: other routes never pass an Upgrade on.</summary>
     public bool WebSockets { get; init; }
 
-    /// <summary>This route's response timeout, replacing the service's.</summary>
+    /// <summary>This route's response and idle timeouts, replacing the service's.</summary>
     public TimeoutOptions? Timeout { get; init; }
 
     /// <summary>A static answer instead of 503 while the service's circuit breaker is open.</summary>

@@ -52,9 +52,17 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
                 $"Service '{service.Name}' has {bulkhead.Limit} requests in flight, its limit.", retryAfter: "1");
         }
 
-        return service.Retry is null && policy.ResponseTimeout is null
-            ? ForwardOnceAsync(context, breaker, probe, bulkhead)
-            : ForwardAsync(context, policy, breaker, probe, bulkhead);
+        if (policy.IdleTimeout is not null && context.Features.Get<IReverseProxyFeature>() is ReverseProxyFeature proxy)
+        {
+            proxy.Cluster = policy.ClusterFor(proxy.Cluster);
+        }
+
+        if (service.Retry is null && policy.ResponseTimeout is null)
+        {
+            return breaker is null && bulkhead is null ? next(context) : ForwardOnceAsync(context, breaker, probe, bulkhead);
+        }
+
+        return ForwardAsync(context, policy, breaker, probe, bulkhead);
     }
 
     /// <summary>Breaker and/or bulkhead only: no per-request state at all.</summary>

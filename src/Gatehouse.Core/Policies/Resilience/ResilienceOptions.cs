@@ -5,14 +5,15 @@ using YamlDotNet.RepresentationModel;
 namespace Gatehouse.Policies.Resilience;
 
 /// <summary>
-/// <c>timeout:</c> on a service (<c>connect</c>, <c>response</c>, <c>idle</c>) or a route (<c>response</c> only). On a
+/// <c>timeout:</c> on a service (<c>connect</c>, <c>response</c>, <c>idle</c>) or a route (<c>response</c>, <c>idle</c>). On a
 /// service the scalar form <c>timeout: 30s</c> is shorthand for <c>{ idle: 30s }</c>, what it always meant.
 /// </summary>
 public sealed record TimeoutOptions : ConfigSection
 {
     internal static readonly string[] ServiceKeys = ["connect", "response", "idle"];
 
-    internal static readonly string[] RouteKeys = ["response"];
+    // A route cannot have its own connect timeout: connections belong to the service's pool, shared by its routes.
+    internal static readonly string[] RouteKeys = ["response", "idle"];
 
     /// <summary>Opening a TCP (and TLS) connection to a target; a refused or timed-out connect is a <c>connectFailure</c>. Default 15s (YARP's).</summary>
     public TimeSpan? Connect { get; init; }
@@ -49,7 +50,7 @@ public sealed record TimeoutOptions : ConfigSection
             KeyPositions = r.KeyPositions,
             Connect = service ? r.Duration("connect") : null,
             Response = r.Duration("response"),
-            Idle = service ? r.Duration("idle") : null,
+            Idle = r.Duration("idle"),
         };
     }
 }

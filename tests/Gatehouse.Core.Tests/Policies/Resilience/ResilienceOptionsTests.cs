@@ -82,9 +82,10 @@ public class ResilienceOptionsTests
     [Fact]
     public void Accepts_RouteResponseTimeout()
     {
-        var route = Load(Config("", "timeout: { response: 2s }")).Routes.Single();
+        var route = Load(Config("", "timeout: { response: 2s, idle: 1s }")).Routes.Single();
 
         Assert.Equal(TimeSpan.FromSeconds(2), route.Timeout!.Response);
+        Assert.Equal(TimeSpan.FromSeconds(1), route.Timeout.Idle);
     }
 
     [Theory]

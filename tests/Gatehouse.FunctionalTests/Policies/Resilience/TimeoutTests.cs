@@ -78,6 +78,32 @@ public class TimeoutTests
     }
 
     [Fact]
+    public async Task RouteIdleTimeout_OverridesService_OtherRoutesKeepTheServices()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], timeout: { idle: 10s } }
+            routes:
+              - { name: quick, match: { path: "/quick" }, service: s, timeout: { idle: 500ms } }
+              - { name: patient, match: { path: "/patient" }, service: s }
+            """);
+        await WarmUpAsync(gateway, backend, "/quick");
+        var watch = Stopwatch.StartNew();
+
+        using var response = await gateway.Client.GetAsync("/quick");
+
+        watch.Stop();
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.InRange(watch.Elapsed.TotalMilliseconds, 450, 550);
+
+        // The service's other route still waits: slow for 1s is fine there.
+        backend.Fault = Fault.Slow;
+        using var patient = await gateway.Client.GetAsync("/patient");
+        Assert.Equal(HttpStatusCode.OK, patient.StatusCode);
+    }
+
+    [Fact]
     public async Task ResponseTimeout_SlowButInTime_Served()
     {
         await using var backend = await FaultBackend.StartAsync();
