@@ -127,6 +127,39 @@ public class RetryTests
         Assert.Equal(1, second.Posts);
     }
 
+    /// <summary>A body of unknown length: HttpClient sends it chunked.</summary>
+    private sealed class ChunkedContent(int length) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(new byte[length]).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Fact]
+    public async Task Post_WithIdempotencyKey_ChunkedBody_NotRetried()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        backend.Fault = Fault.Status;
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], retry: { attempts: 2, backoff: 1ms } }
+            routes:
+              - { name: all, match: { path: "/{**rest}" }, service: s }
+            """);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new ChunkedContent(100) };
+        request.Headers.Add("Idempotency-Key", "order-43");
+
+        using var response = await gateway.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("100", response.Headers.GetValues("X-Body-Bytes").Single());
+        Assert.Equal(1, backend.Posts);
+    }
+
     [Fact]
     public async Task Put_BodyOverReplayLimit_NotRetried()
     {
