@@ -1,11 +1,41 @@
 using Gatehouse.Policies.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Core.Tests.Policies.Resilience;
 
 public class CircuitBreakerTests
 {
-    private static readonly Microsoft.Extensions.Logging.ILogger Log = NullLogger.Instance;
+    private static readonly ILogger Log = NullLogger.Instance;
+
+    /// <summary>Keeps the event ids of what is logged.</summary>
+    private sealed class EventIds : ILogger
+    {
+        public List<int> Ids { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Ids.Add(eventId.Id);
+    }
+
+    [Fact]
+    public void Transitions_AreLoggedWithStableEventIds()
+    {
+        var (breaker, time) = Create(minimum: 1, breakSeconds: 30);
+        var log = new EventIds();
+        Assert.True(breaker.TryEnter(out var first, out _, log));
+        breaker.OnResult(first, failure: true, log);
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(breaker.TryEnter(out var probe, out _, log));
+
+        breaker.OnResult(probe, failure: false, log);
+
+        Assert.Equal([5001, 5002, 5003], log.Ids);
+    }
 
     private static (CircuitBreaker Breaker, ManualTime Time) Create(double ratio = 0.5, int minimum = 4, int windowSeconds = 10, int breakSeconds = 30)
     {
