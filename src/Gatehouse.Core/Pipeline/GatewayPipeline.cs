@@ -52,7 +52,7 @@ internal static class GatewayPipeline
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413
             proxy.UseMiddleware<UpgradeGuardMiddleware>();     // Upgrade only for WebSocket routes
-            proxy.UseMiddleware<ResilienceMiddleware>();       // bulkhead 503, breaker 503/fallback, response timeout 504, retries (each try load-balanced again)
+            proxy.UseMiddleware<ResilienceMiddleware>();       // breaker 503/fallback, bulkhead 503, timeouts 504, retries (each try load-balanced again)
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         }).ConfigureEndpoints((endpoint, route) =>

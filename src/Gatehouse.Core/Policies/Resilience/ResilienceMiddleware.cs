@@ -116,7 +116,9 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
                 var outcome = Classify(context, clientAborted);
                 if (breaker is not null)
                 {
-                    Report(breaker, probe && attempt == 0, outcome);
+                    // Only the first try of a probe request is the probe; its retries are ordinary calls.
+                    Report(breaker, probe, outcome);
+                    probe = false;
                     reported = true;
                 }
 
