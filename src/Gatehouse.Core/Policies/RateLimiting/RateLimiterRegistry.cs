@@ -24,9 +24,16 @@ internal sealed class RateLimiterRegistry(TimeProvider time, RedisConnections re
             {
                 if (!_byDefinition.TryGetValue(policy.Definition, out var limiter))
                 {
-                    limiter = policy.Redis is { } options
-                        ? new RedisRateLimiter(policy.Options, options, await redis.GetAsync(options), time, metrics, loggers.CreateLogger<RedisRateLimiter>())
-                        : new MemoryRateLimiter(policy.Options, time);
+                    if (policy.Redis is { } options)
+                    {
+                        var redisLimiter = new RedisRateLimiter(policy.Options, options, await redis.GetAsync(options), time, metrics, loggers.CreateLogger<RedisRateLimiter>());
+                        await redisLimiter.WarmAsync();
+                        limiter = redisLimiter;
+                    }
+                    else
+                    {
+                        limiter = new MemoryRateLimiter(policy.Options, time);
+                    }
                 }
 
                 next[policy.Definition] = limiter;

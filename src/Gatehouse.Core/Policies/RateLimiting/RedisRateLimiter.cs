@@ -128,6 +128,28 @@ internal sealed partial class RedisRateLimiter : RateLimiter
             : [options.Limit, options.EffectiveBurst, windowMicros];
     }
 
+    /// <summary>
+    /// Loads the script before the first request needs it, so that request costs one EVALSHA like every other
+    /// rather than a compile on the server inside its timeout. Best effort: an unreachable Redis loads it later.
+    /// </summary>
+    public async Task WarmAsync()
+    {
+        foreach (var server in _redis.GetServers())
+        {
+            try
+            {
+                await server.ScriptLoadAsync(_script).WaitAsync(TimeSpan.FromSeconds(1), _time);
+
+                // One real call on a key of its own runs the whole path once, so its first-use costs are paid here.
+                await _database.ScriptEvaluateAsync(_script, [(RedisKey)(_keyPrefix + "\u0000warm-up")], _arguments).WaitAsync(TimeSpan.FromSeconds(1), _time);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                // The first decision will send the script itself.
+            }
+        }
+    }
+
     public override ValueTask<RateLimitDecision> AcquireAsync(object partition)
     {
         // Disconnected: fail at once rather than throw (an exception per request costs more than the request).
