@@ -24,6 +24,9 @@ public enum RateLimitStoreKind
 {
     Memory,
     Redis,
+
+    /// <summary>Redis, but each node reserves <c>batch</c> requests at a time and admits them locally (GCRA only).</summary>
+    Hybrid,
 }
 
 public enum RateLimitHeaderMode
@@ -44,7 +47,7 @@ public enum RateLimitHeaderMode
 /// </summary>
 public sealed record RateLimitPolicyOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["algorithm", "limit", "window", "burst", "key", "store", "onStoreFailure", "mode", "headers", "legacyHeaders"];
+    internal static readonly string[] Keys = ["algorithm", "limit", "window", "burst", "key", "store", "onStoreFailure", "mode", "headers", "legacyHeaders", "batch"];
 
     /// <summary>Largest limit of a sliding window: its two counters share one 64-bit word with the window number (see MemoryRateLimiter).</summary>
     internal const int MaxSlidingWindowLimit = 2_000_000;
@@ -74,6 +77,12 @@ public sealed record RateLimitPolicyOptions : ConfigSection
 
     public RateLimitHeaderMode Headers { get; init; } = RateLimitHeaderMode.Always;
 
+    /// <summary>With <c>store: hybrid</c>: requests a node reserves from Redis in one call. Default 10.</summary>
+    public int Batch { get; init; } = 10;
+
+    /// <summary>Redis or hybrid: the counters are shared.</summary>
+    internal bool Shared => Store != RateLimitStoreKind.Memory;
+
     /// <summary>Also send <c>X-RateLimit-Limit</c>, <c>-Remaining</c> and <c>-Reset</c>, for clients written against the older convention.</summary>
     public bool LegacyHeaders { get; init; }
 
@@ -92,6 +101,7 @@ public sealed record RateLimitPolicyOptions : ConfigSection
     {
         ["memory"] = RateLimitStoreKind.Memory,
         ["redis"] = RateLimitStoreKind.Redis,
+        ["hybrid"] = RateLimitStoreKind.Hybrid,
     };
 
     private static readonly Dictionary<string, bool> FailureNames = new() { ["allow"] = false, ["deny"] = true };
@@ -132,6 +142,7 @@ public sealed record RateLimitPolicyOptions : ConfigSection
             Shadow = r.Enum("mode", ModeNames) ?? false,
             Headers = r.Enum("headers", HeaderNames) ?? defaults.Headers,
             LegacyHeaders = r.Bool("legacyHeaders") ?? false,
+            Batch = r.Int("batch", 2, 1000) ?? defaults.Batch,
         };
     }
 
@@ -181,7 +192,7 @@ public sealed record RateLimitPolicyOptions : ConfigSection
             diagnostics.Error(options.PositionOf("limit"), $"{where}: more than one request per 100ns cannot be timed; raise the window");
         }
 
-        if (options.Algorithm == RateLimitAlgorithm.Concurrency && options.Store == RateLimitStoreKind.Redis)
+        if (options.Algorithm == RateLimitAlgorithm.Concurrency && options.Shared)
         {
             // A lease held in Redis by a node that dies is never given back; concurrency is a per-node limit.
             diagnostics.Error(options.PositionOf("store"), $"{where}: a concurrency limit is kept in memory on each node (a node that dies would leak its Redis leases)");
@@ -192,9 +203,24 @@ public sealed record RateLimitPolicyOptions : ConfigSection
             diagnostics.Error(options.PositionOf("window"), $"{where}.window does not apply to a concurrency limit");
         }
 
-        if (options.Store == RateLimitStoreKind.Redis && !redisConfigured)
+        if (options.Shared && !redisConfigured)
         {
-            diagnostics.Error(options.PositionOf("store"), $"{where} uses store: redis, but there is no top-level 'redis: {{ connection: \"host:6379\" }}'");
+            diagnostics.Error(options.PositionOf("store"), $"{where} uses store: {(options.Store == RateLimitStoreKind.Hybrid ? "hybrid" : "redis")}, but there is no top-level 'redis: {{ connection: \"host:6379\" }}'");
+        }
+
+        if (options.Store == RateLimitStoreKind.Hybrid && options.Algorithm != RateLimitAlgorithm.Gcra)
+        {
+            diagnostics.Error(options.PositionOf("store"), $"{where}: store: hybrid works with algorithm: gcra only");
+        }
+
+        if (options.Store != RateLimitStoreKind.Hybrid && options.KeyPositions?.ContainsKey("batch") == true)
+        {
+            diagnostics.Error(options.PositionOf("batch"), $"{where}.batch applies to store: hybrid only");
+        }
+
+        if (options.Store == RateLimitStoreKind.Hybrid && options.Batch > options.EffectiveBurst)
+        {
+            diagnostics.Error(options.PositionOf("batch"), $"{where}.batch ({options.Batch}) cannot exceed the burst ({options.EffectiveBurst})");
         }
 
         if (options.Store == RateLimitStoreKind.Memory && options.KeyPositions?.ContainsKey("onStoreFailure") == true)

@@ -14,14 +14,14 @@ internal sealed class RateLimitPolicy
         Options = options;
         Name = options.Name;
         Key = RateLimitKey.Compile(options.Key);
-        Redis = options.Store == RateLimitStoreKind.Redis ? redis : null;
+        Redis = options.Shared ? redis : null;
         var window = (long)Math.Ceiling(options.Window.TotalSeconds);
         PolicyItem = options.Algorithm == RateLimitAlgorithm.Concurrency
             ? string.Create(CultureInfo.InvariantCulture, $"\"{Name}\";q={options.Limit};qu=\"concurrent-requests\"")
             : string.Create(CultureInfo.InvariantCulture, $"\"{Name}\";q={options.Limit};w={window}");
 
         // What the counters depend on: a reload that keeps all of it keeps the counters; mode and headers may change freely.
-        Definition = string.Join('|', Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store,
+        Definition = string.Join('|', Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch,
             Redis?.Connection, Redis?.KeyPrefix, Redis?.Timeout.Ticks, options.DenyOnStoreFailure);
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Gatehouse.Redis;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,23 @@ internal sealed partial class RedisRateLimiter : RateLimiter
         end
         redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil(ahead / 1000))
         return { 1, math.floor((capacity - ahead) / interval), ahead, 0 }
+        """;
+
+    // Hybrid: reserves up to ARGV[3] requests' worth of the same GCRA quota in one call; returns { reserved, ... }.
+    private static readonly string GcraReserveScript = Now + """
+        local interval = tonumber(ARGV[1])
+        local capacity = interval * tonumber(ARGV[2])
+        local batch = tonumber(ARGV[3])
+        local tat = tonumber(redis.call('GET', KEYS[1])) or now
+        if tat < now then tat = now end
+        local room = math.floor((capacity - (tat - now)) / interval)
+        if room < 1 then
+          return { 0, 0, tat - now, tat + interval - now - capacity }
+        end
+        local reserved = math.min(batch, room)
+        local next = tat + reserved * interval
+        redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.ceil((next - now) / 1000))
+        return { reserved, room - reserved, next - now, 0 }
         """;
 
     private static readonly string TokenBucketScript = Now + """
@@ -100,6 +118,10 @@ internal sealed partial class RedisRateLimiter : RateLimiter
     private readonly RateLimitMetrics _metrics;
     private readonly ILogger _logger;
     private readonly RateLimitDecision _failure;
+    private readonly ConcurrentDictionary<object, Reservation>? _reservations;
+    private readonly Func<object, Reservation> _newReservation = static _ => new Reservation();
+    private readonly long _reservationLifetime;
+    private readonly ITimer? _sweeper;
     private long _lastFailureLog = long.MinValue;
     private int _failuresSinceLog;
 
@@ -117,6 +139,7 @@ internal sealed partial class RedisRateLimiter : RateLimiter
         var windowMicros = options.Window.Ticks / 10;
         _script = options.Algorithm switch
         {
+            RateLimitAlgorithm.Gcra when options.Store == RateLimitStoreKind.Hybrid => GcraReserveScript,
             RateLimitAlgorithm.Gcra => GcraScript,
             RateLimitAlgorithm.TokenBucket => TokenBucketScript,
             RateLimitAlgorithm.FixedWindow => FixedWindowScript,
@@ -124,8 +147,18 @@ internal sealed partial class RedisRateLimiter : RateLimiter
             _ => throw new InvalidOperationException("concurrency limits are kept in memory"),
         };
         _arguments = options.Algorithm == RateLimitAlgorithm.Gcra
-            ? [Math.Max(1, windowMicros / options.Limit), options.EffectiveBurst]
+            ? [Math.Max(1, windowMicros / options.Limit), options.EffectiveBurst, options.Batch]
             : [options.Limit, options.EffectiveBurst, windowMicros];
+        if (options.Store == RateLimitStoreKind.Hybrid)
+        {
+            _reservations = new();
+
+            // A batch is good for the time it stands for at the sustained rate, within bounds: long enough to spare
+            // round trips at high rates, short enough that reserved but unused requests do not linger.
+            var lifetime = Math.Clamp(options.Window.Ticks / options.Limit * options.Batch, TimeSpan.TicksPerMillisecond * 250, TimeSpan.TicksPerSecond * 2);
+            _reservationLifetime = lifetime * time.TimestampFrequency / TimeSpan.TicksPerSecond;
+            _sweeper = time.CreateTimer(static state => ((RedisRateLimiter)state!).SweepReservations(), this, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        }
     }
 
     /// <summary>
@@ -150,8 +183,28 @@ internal sealed partial class RedisRateLimiter : RateLimiter
         }
     }
 
+    /// <summary>Requests this node reserved from Redis and may admit without asking again, until they expire.</summary>
+    private sealed class Reservation
+    {
+        public long Remaining;
+        public long ExpiresAt;
+        public RateLimitDecision Last;
+
+        /// <summary>
+        /// Redis said no until then. Safe to answer locally: the shared quota only refills with time, so no other
+        /// node can make room sooner; a caller hammering a spent quota then costs no round trips.
+        /// </summary>
+        public long RefusedUntil;
+        public RateLimitDecision Refusal;
+    }
+
     public override ValueTask<RateLimitDecision> AcquireAsync(object partition)
     {
+        if (_reservations is not null && TakeReserved(partition) is { } local)
+        {
+            return new(local);
+        }
+
         // Disconnected: fail at once rather than throw (an exception per request costs more than the request).
         if (!_redis.IsConnected)
         {
@@ -161,6 +214,73 @@ internal sealed partial class RedisRateLimiter : RateLimiter
         return new(EvaluateAsync(partition));
     }
 
+    private RateLimitDecision? TakeReserved(object partition)
+    {
+        if (!_reservations!.TryGetValue(partition, out var reservation))
+        {
+            return null;
+        }
+
+        var now = _time.GetTimestamp();
+        var refusedUntil = Volatile.Read(ref reservation.RefusedUntil);
+        if (now < refusedUntil && Volatile.Read(ref reservation.Remaining) <= 0)
+        {
+            var wait = _time.GetElapsedTime(now, refusedUntil);
+            return reservation.Refusal with { RetryAfter = wait, Reset = reservation.Refusal.Reset - (reservation.Refusal.RetryAfter - wait) };
+        }
+
+        if (now >= Volatile.Read(ref reservation.ExpiresAt))
+        {
+            return null;
+        }
+
+        var remaining = Volatile.Read(ref reservation.Remaining);
+        while (remaining > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref reservation.Remaining, remaining - 1, remaining);
+            if (seen == remaining)
+            {
+                return reservation.Last with { Remaining = reservation.Last.Remaining + remaining - 1 };
+            }
+
+            remaining = seen;
+        }
+
+        return null;
+    }
+
+    private void Reserve(object partition, long reserved, RateLimitDecision decision)
+    {
+        // This request takes one; the rest wait here, added to what concurrent reservations left (those were taken
+        // from the shared quota too) unless that has expired. Count first, expiry second: a reader that sees the
+        // old expiry with the new count simply asks Redis again.
+        var reservation = _reservations!.GetOrAdd(partition, _newReservation);
+        var now = _time.GetTimestamp();
+        reservation.Last = decision;
+        if (now < Volatile.Read(ref reservation.ExpiresAt))
+        {
+            Interlocked.Add(ref reservation.Remaining, reserved - 1);
+        }
+        else
+        {
+            Interlocked.Exchange(ref reservation.Remaining, reserved - 1);
+        }
+
+        Volatile.Write(ref reservation.ExpiresAt, now + _reservationLifetime);
+    }
+
+    private void SweepReservations()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (partition, reservation) in _reservations!)
+        {
+            if (now >= Volatile.Read(ref reservation.ExpiresAt) && now >= Volatile.Read(ref reservation.RefusedUntil))
+            {
+                _reservations.TryRemove(new KeyValuePair<object, Reservation>(partition, reservation));
+            }
+        }
+    }
+
     private async Task<RateLimitDecision> EvaluateAsync(object partition)
     {
         RedisKey key = _keyPrefix + RateLimitKey.ToText(partition);
@@ -168,6 +288,22 @@ internal sealed partial class RedisRateLimiter : RateLimiter
         {
             var result = await _database.ScriptEvaluateAsync(_script, [key], _arguments).WaitAsync(_timeout, _time);
             var values = (long[])result!;
+            if (_reservations is not null && values[0] > 0)
+            {
+                var admitted = new RateLimitDecision(true, values[1], TimeSpan.FromTicks(values[2] * 10), TimeSpan.Zero);
+                Reserve(partition, values[0], admitted);
+                return admitted with { Remaining = values[1] + values[0] - 1 };
+            }
+
+            if (_reservations is not null)
+            {
+                var refusal = new RateLimitDecision(false, 0, TimeSpan.FromTicks(values[2] * 10), TimeSpan.FromTicks(values[3] * 10));
+                var reservation = _reservations.GetOrAdd(partition, _newReservation);
+                reservation.Refusal = refusal;
+                Volatile.Write(ref reservation.RefusedUntil, _time.GetTimestamp() + (refusal.RetryAfter.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond));
+                return refusal;
+            }
+
             if (_options.Algorithm == RateLimitAlgorithm.SlidingWindow)
             {
                 return SlidingWindowDecision(values[0] == 1, values[1], values[2], values[3] * 10);
@@ -199,6 +335,7 @@ internal sealed partial class RedisRateLimiter : RateLimiter
     public override void Dispose()
     {
         // The multiplexer is shared and owned by RedisConnections.
+        _sweeper?.Dispose();
     }
 
     private RateLimitDecision Fail(string reason, Exception? error)

@@ -77,6 +77,34 @@ public class RedisRateLimitTests
     }
 
     [Fact]
+    public async Task Hybrid_ThreeGateways_StayWithinTheWrittenBounds_WithFarFewerRoundTrips()
+    {
+        await using var redis = await TestRedis.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        var config = Config(backend, redis,
+            "  shared: { algorithm: gcra, limit: 300, window: 1m, key: route, store: hybrid, batch: 10 }",
+            "  - { name: orders, match: { path: \"/orders\" }, service: s, rateLimit: [shared] }");
+        await using var a = await TestGateway.StartAsync(config);
+        await using var b = await TestGateway.StartAsync(config);
+        await using var c = await TestGateway.StartAsync(config);
+        var before = await redis.CommandCallsAsync();
+
+        var (admitted, refused, other) = await HammerAsync([a, b, c], "/orders", 450, 12);
+
+        Assert.Equal(0, other);
+        Assert.Equal(450 - admitted, refused);
+
+        // Never over: every admitted request was reserved from the shared quota (plus what refills meanwhile).
+        // Under by at most nodes x (batch - 1): reserved requests left unused on a node.
+        Assert.InRange(admitted, 300 - (3 * 9), 306);
+        var after = await redis.CommandCallsAsync();
+        long Calls(IReadOnlyDictionary<string, long> stats, string command) => stats.TryGetValue(command, out var n) ? n : 0;
+        var scriptCalls = Calls(after, "evalsha") + Calls(after, "eval") - Calls(before, "evalsha") - Calls(before, "eval");
+        Assert.True(scriptCalls <= 450 / 3, $"{scriptCalls} Redis calls for 450 requests ({admitted} admitted)");
+        Console.WriteLine($"hybrid: {admitted} admitted of 450, {scriptCalls} Redis calls");
+    }
+
+    [Fact]
     public async Task SlowRedis_AnswersWithinTheTimeout_WithTheFailureDecision()
     {
         await using var redis = await TestRedis.StartAsync();
