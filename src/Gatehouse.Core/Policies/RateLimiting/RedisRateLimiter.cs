@@ -13,6 +13,11 @@ namespace Gatehouse.Policies.RateLimiting;
 /// A call slower than <c>redis.timeout</c>, or Redis being unreachable, gives the policy's <c>onStoreFailure</c>
 /// decision at once: a request never waits on Redis longer than the timeout, and while the connection is down it does
 /// not wait at all.
+/// With <c>store: hybrid</c> (GCRA only) a node reserves up to <c>batch</c> requests of the shared quota per call
+/// and admits them locally for a short while (batch x emission interval, between 250ms and 2s). Bounds, per key:
+/// admissions never exceed what the shared quota handed out, but a reserved request may be used up to that lifetime
+/// after its slot, so at one instant at most nodes x batch requests beyond the burst can pass; requests reserved and
+/// not used before they expire are lost, at most nodes x (batch - 1) per lifetime. Measured in the functional tests.
 /// </summary>
 internal sealed partial class RedisRateLimiter : RateLimiter
 {
