@@ -174,7 +174,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
             return;
         }
 
-        headers[PolicyHeader] = limits.PolicyHeader;
+        headers[PolicyHeader] = rejected ? limits.RejectionPolicyHeader : limits.PolicyHeader;
         headers[LimitHeader] = items is null ? limit : string.Join(", ", items);
         if (legacy >= 0)
         {

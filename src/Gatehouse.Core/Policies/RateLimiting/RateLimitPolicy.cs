@@ -51,13 +51,18 @@ internal sealed class RouteRateLimits
     public RouteRateLimits(RateLimitPolicy[] policies)
     {
         Policies = policies;
-        PolicyHeader = string.Join(", ", policies.Where(p => p.Options.Headers != RateLimitHeaderMode.Never).Select(p => p.PolicyItem));
+        PolicyHeader = string.Join(", ", policies.Where(p => p.Options.Headers == RateLimitHeaderMode.Always).Select(p => p.PolicyItem));
+        RejectionPolicyHeader = string.Join(", ", policies.Where(p => p.Options.Headers != RateLimitHeaderMode.Never).Select(p => p.PolicyItem));
         AllMemory = policies.All(p => p.IsMemory);
     }
 
     public RateLimitPolicy[] Policies { get; }
 
+    /// <summary>RateLimit-Policy on admitted responses: the policies with <c>headers: always</c>.</summary>
     public string PolicyHeader { get; }
+
+    /// <summary>RateLimit-Policy on a 429: <c>always</c> and <c>onReject</c> policies.</summary>
+    public string RejectionPolicyHeader { get; }
 
     /// <summary>Every decision is local: the stage runs without an await.</summary>
     public bool AllMemory { get; }

@@ -139,7 +139,9 @@ internal sealed partial class RedisRateLimiter : RateLimiter
         _metrics = metrics;
         _logger = logger;
         _timeout = redis.Timeout;
-        _keyPrefix = $"{redis.KeyPrefix}rl:{options.Name}:";
+        // The algorithm is part of the key: its state has another shape (a string for GCRA, hashes otherwise), so a
+        // reload that changes it must not meet the old keys (WRONGTYPE) but start afresh beside them.
+        _keyPrefix = $"{redis.KeyPrefix}rl:{options.Name}:{AlgorithmTag(options.Algorithm)}:";
         _failure = RateLimitDecision.Failed(allow: !options.DenyOnStoreFailure);
         var windowMicros = options.Window.Ticks / 10;
         _script = options.Algorithm switch
@@ -165,6 +167,14 @@ internal sealed partial class RedisRateLimiter : RateLimiter
             _sweeper = time.CreateTimer(static state => ((RedisRateLimiter)state!).SweepReservations(), this, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         }
     }
+
+    private static string AlgorithmTag(RateLimitAlgorithm algorithm) => algorithm switch
+    {
+        RateLimitAlgorithm.Gcra => "gcra",
+        RateLimitAlgorithm.TokenBucket => "tb",
+        RateLimitAlgorithm.FixedWindow => "fw",
+        _ => "sw",
+    };
 
     /// <summary>
     /// Loads the script before the first request needs it, so that request costs one EVALSHA like every other
