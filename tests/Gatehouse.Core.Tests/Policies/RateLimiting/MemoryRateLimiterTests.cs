@@ -1,3 +1,4 @@
+using Gatehouse.Core.Tests.Common;
 using Gatehouse.Policies.RateLimiting;
 
 namespace Gatehouse.Core.Tests.Policies.RateLimiting;
@@ -5,20 +6,6 @@ namespace Gatehouse.Core.Tests.Policies.RateLimiting;
 /// <summary>The algorithms on virtual time: exact admits, refill, burst, Retry-After.</summary>
 public class MemoryRateLimiterTests
 {
-    /// <summary>Virtual time starting on a minute boundary, so window arithmetic in the tests is exact.</summary>
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-
-        public override long GetTimestamp() => Now.UtcTicks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public void Advance(TimeSpan by) => Now += by;
-    }
-
     private static (MemoryRateLimiter Limiter, ManualTime Time) Create(RateLimitAlgorithm algorithm, int limit, TimeSpan window, int? burst = null)
     {
         var time = new ManualTime();

@@ -49,17 +49,30 @@ public class RedisRateLimitTests
         return (admitted, refused, other);
     }
 
+    /// <summary>Three gateways sharing 300 requests per minute on /orders through <paramref name="redis"/>.</summary>
+    private static async Task<(TestGateway, TestGateway, TestGateway)> ThreeNodesAsync(TestBackend backend, TestRedis redis, string store)
+    {
+        var config = Config(backend, redis,
+            $"  shared: {{ algorithm: gcra, limit: 300, window: 1m, key: route, {store} }}",
+            "  - { name: orders, match: { path: \"/orders\" }, service: s, rateLimit: [shared] }");
+        return (await TestGateway.StartAsync(config), await TestGateway.StartAsync(config), await TestGateway.StartAsync(config));
+    }
+
+    private static long ScriptCalls(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after)
+    {
+        long Calls(IReadOnlyDictionary<string, long> stats, string command) => stats.TryGetValue(command, out var n) ? n : 0;
+        return Calls(after, "evalsha") + Calls(after, "eval") - Calls(before, "evalsha") - Calls(before, "eval");
+    }
+
     [Fact]
     public async Task ThreeGateways_300PerMinute_AdmitBetween294And306_WithOneRoundTripPerDecision()
     {
         await using var redis = await TestRedis.StartAsync();
         await using var backend = await TestBackend.StartEchoAsync();
-        var config = Config(backend, redis,
-            "  shared: { algorithm: gcra, limit: 300, window: 1m, key: route, store: redis }",
-            "  - { name: orders, match: { path: \"/orders\" }, service: s, rateLimit: [shared] }");
-        await using var a = await TestGateway.StartAsync(config);
-        await using var b = await TestGateway.StartAsync(config);
-        await using var c = await TestGateway.StartAsync(config);
+        var (a, b, c) = await ThreeNodesAsync(backend, redis, "store: redis");
+        await using var _a = a;
+        await using var _b = b;
+        await using var _c = c;
         var before = await redis.CommandCallsAsync();
 
         var (admitted, refused, other) = await HammerAsync([a, b, c], "/orders", 450, 24);
@@ -69,8 +82,7 @@ public class RedisRateLimitTests
         Assert.Equal(450 - admitted, refused);
         Assert.Equal(admitted, backend.Requests);
         var after = await redis.CommandCallsAsync();
-        long Calls(IReadOnlyDictionary<string, long> stats, string command) => stats.TryGetValue(command, out var n) ? n : 0;
-        var scriptCalls = Calls(after, "evalsha") + Calls(after, "eval") - Calls(before, "evalsha") - Calls(before, "eval");
+        var scriptCalls = ScriptCalls(before, after);
 
         // One script call per decision; a node's first call of a script may need one EVAL after a NOSCRIPT.
         Assert.InRange(scriptCalls, 450, 453);
@@ -81,12 +93,10 @@ public class RedisRateLimitTests
     {
         await using var redis = await TestRedis.StartAsync();
         await using var backend = await TestBackend.StartEchoAsync();
-        var config = Config(backend, redis,
-            "  shared: { algorithm: gcra, limit: 300, window: 1m, key: route, store: hybrid, batch: 10 }",
-            "  - { name: orders, match: { path: \"/orders\" }, service: s, rateLimit: [shared] }");
-        await using var a = await TestGateway.StartAsync(config);
-        await using var b = await TestGateway.StartAsync(config);
-        await using var c = await TestGateway.StartAsync(config);
+        var (a, b, c) = await ThreeNodesAsync(backend, redis, "store: hybrid, batch: 10");
+        await using var _a = a;
+        await using var _b = b;
+        await using var _c = c;
         var before = await redis.CommandCallsAsync();
 
         var (admitted, refused, other) = await HammerAsync([a, b, c], "/orders", 450, 12);
@@ -98,8 +108,7 @@ public class RedisRateLimitTests
         // Under by at most nodes x (batch - 1): reserved requests left unused on a node.
         Assert.InRange(admitted, 300 - (3 * 9), 306);
         var after = await redis.CommandCallsAsync();
-        long Calls(IReadOnlyDictionary<string, long> stats, string command) => stats.TryGetValue(command, out var n) ? n : 0;
-        var scriptCalls = Calls(after, "evalsha") + Calls(after, "eval") - Calls(before, "evalsha") - Calls(before, "eval");
+        var scriptCalls = ScriptCalls(before, after);
         Assert.True(scriptCalls <= 450 / 3, $"{scriptCalls} Redis calls for 450 requests ({admitted} admitted)");
         Console.WriteLine($"hybrid: {admitted} admitted of 450, {scriptCalls} Redis calls");
     }
