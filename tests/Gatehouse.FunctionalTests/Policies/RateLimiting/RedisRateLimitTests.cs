@@ -120,13 +120,39 @@ public class RedisRateLimitTests
         await using var backend = await TestBackend.StartEchoAsync();
         await using var gateway = await TestGateway.StartAsync(Config(backend, redis,
             """
-              open: { limit: 1000, window: 1m, store: redis, onStoreFailure: allow }
-              closed: { limit: 1000, window: 1m, store: redis, onStoreFailure: deny }
+              slow-open: { limit: 1000, window: 1m, store: redis, onStoreFailure: allow }
+              slow-closed: { limit: 1000, window: 1m, store: redis, onStoreFailure: deny }
             """,
             """
-              - { name: open, match: { path: "/open" }, service: s, rateLimit: [open] }
-              - { name: closed, match: { path: "/closed" }, service: s, rateLimit: [closed] }
+              - { name: open, match: { path: "/open" }, service: s, rateLimit: [slow-open] }
+              - { name: closed, match: { path: "/closed" }, service: s, rateLimit: [slow-closed] }
             """));
+
+        // The policies' names are this test's own, so measurements from gateways of other tests cannot be counted.
+        var timeouts = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "gatehouse.rate_limit.store_failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            string? policy = null, reason = null;
+            foreach (var tag in tags)
+            {
+                policy = tag.Key == "policy" ? tag.Value as string : policy;
+                reason = tag.Key == "reason" ? tag.Value as string : reason;
+            }
+
+            if (policy is "slow-open" or "slow-closed" && reason == "timeout")
+            {
+                timeouts.Add(policy);
+            }
+        });
+        listener.Start();
         using (var warm = await gateway.Client.GetAsync("/open"))
         {
             Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
@@ -148,6 +174,7 @@ public class RedisRateLimitTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, closed.StatusCode);
         Assert.True(openTook < TimeSpan.FromMilliseconds(1000), $"took {openTook.TotalMilliseconds}ms with a 250ms timeout");
         Assert.True(closedTook < TimeSpan.FromMilliseconds(1000), $"took {closedTook.TotalMilliseconds}ms with a 250ms timeout");
+        Assert.Equal(["slow-closed", "slow-open"], timeouts.Order());
     }
 
     [Fact]
