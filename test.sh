@@ -14,6 +14,13 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error
 
+# Rate limits shared between gateways are tested against a real Debian redis-server, which the tests start themselves.
+if ! command -v redis-server >/dev/null; then
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq redis-server
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -1,6 +1,8 @@
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
+using Gatehouse.Policies.RateLimiting;
+using Gatehouse.Redis;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 using YamlDotNet.Core;
@@ -11,14 +13,14 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "services", "routes"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy", "ejectAfterFailures"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "webSockets", "timeout", "fallback"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "rateLimit", "webSockets", "timeout", "fallback"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -147,6 +149,7 @@ public static class ConfigLoader
         var denyReader = reader.Mapping("deny", PathDenyOptions.Keys);
         var normalizationReader = reader.Mapping("pathNormalization", PathNormalizationOptions.Keys);
         var apiKeyReader = reader.Mapping("apiKey", ApiKeyOptions.Keys);
+        var redisReader = reader.Mapping("redis", RedisOptions.Keys);
         return new GatewayOptions
         {
             Position = reader.Position,
@@ -171,6 +174,11 @@ public static class ConfigLoader
                 QueryParameter = apiKeyReader.String("queryParameter"),
             },
             Auth = AuthOptions.Read(reader, "auth"),
+            Redis = redisReader is null ? null : RedisOptions.Read(redisReader),
+            RateLimits = reader.NamedSections("rateLimits", RateLimitPolicyOptions.Keys, "{ limit: 100, window: 1m, key: consumer }")
+                .Select(p => RateLimitPolicyOptions.Read(p.Name, p.Reader))
+                .OfType<RateLimitPolicyOptions>()
+                .ToList(),
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
         };
@@ -439,6 +447,7 @@ public static class ConfigLoader
                 Deny = deny is null ? null : PathDenyOptions.Read(deny),
                 Auth = auth,
                 ForwardClaims = r.StringMap("forwardClaims") ?? [],
+                RateLimit = r.StringList("rateLimit") ?? [],
                 WebSockets = r.Bool("webSockets") ?? false,
                 Timeout = timeout,
                 Fallback = fallback,

@@ -5,6 +5,7 @@ using System.Text;
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
+using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 using Gatehouse.Proxy;
@@ -35,6 +36,7 @@ internal static class GatewayCompiler
         var maxBody = limits.MaxBodyBytes ?? RequestLimitsOptions.Defaults.MaxBodyBytes!.Value;
         var routes = new List<RouteConfig>(options.Routes.Count);
         var compiled = new Dictionary<string, CompiledRoute>(StringComparer.Ordinal);
+        var rateLimits = options.RateLimits.ToFrozenDictionary(p => p.Name, p => new RateLimitPolicy(p, options.Redis), StringComparer.Ordinal);
         for (var i = 0; i < options.Routes.Count; i++)
         {
             var route = options.Routes[i];
@@ -49,6 +51,7 @@ internal static class GatewayCompiler
                 DeniedPaths = route.Deny is null ? null : new PathDenyList(route.Deny.Paths),
                 Auth = AuthPolicy.Compile(route.Auth, options.IdentityProviders),
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
+                RateLimits = route.RateLimit.Count == 0 ? null : new RouteRateLimits(route.RateLimit.Select(name => rateLimits[name]).ToArray()),
                 Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
             };
             compiled[route.Name] = compiledRoute;
@@ -80,6 +83,7 @@ internal static class GatewayCompiler
             IpFilter = IpFilterPolicy.Compile(options.IpFilter),
             DeniedPaths = options.Deny is null ? null : new PathDenyList(options.Deny.Paths),
             Identity = IdentityPolicy.Compile(options),
+            RateLimits = rateLimits,
             UsesIpFilter = options.IpFilter is not null || options.Routes.Any(r => r.IpFilter is not null),
             UsesPathDeny = options.Deny is not null || options.Routes.Any(r => r.Deny is not null),
             MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,

@@ -1,6 +1,7 @@
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
+using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 
@@ -58,6 +59,12 @@ public sealed record GatewayOptions : ConfigSection
 
     /// <summary>Default authentication for every route; a route opts out with <c>auth: anonymous</c>.</summary>
     public AuthOptions? Auth { get; init; }
+
+    /// <summary>The Redis that nodes share state through; needed only by policies with <c>store: redis</c>.</summary>
+    public Redis.RedisOptions? Redis { get; init; }
+
+    /// <summary>Rate limits by name; routes apply them with <c>rateLimit: [name]</c>.</summary>
+    public IReadOnlyList<RateLimitPolicyOptions> RateLimits { get; init; } = [];
 
     /// <summary>Backends by name, in file order.</summary>
     public IReadOnlyList<ServiceOptions> Services { get; init; } = [];
@@ -217,6 +224,9 @@ public sealed record RouteOptions : ConfigSection
 
     /// <summary>Allow/deny lists for this route, applied after the global ones.</summary>
     public IpFilterOptions? IpFilter { get; init; }
+
+    /// <summary>Rate limits applied to this route, in order, by name (see <see cref="GatewayOptions.RateLimits"/>).</summary>
+    public IReadOnlyList<string> RateLimit { get; init; } = [];
 
     /// <summary>Allow WebSocket upgrades on this route. Default false: other routes never pass an Upgrade on.</summary>
     public bool WebSockets { get; init; }

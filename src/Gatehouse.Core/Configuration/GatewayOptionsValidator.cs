@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
+using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.Resilience;
 using Gatehouse.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -39,6 +40,15 @@ internal static class GatewayOptionsValidator
         }
 
         ValidateIdentity(options, diagnostics);
+        if (options.Redis is { } redis)
+        {
+            Redis.RedisOptions.Validate(redis, diagnostics);
+        }
+
+        foreach (var policy in options.RateLimits)
+        {
+            RateLimitPolicyOptions.Validate(policy, options.Redis is not null, diagnostics);
+        }
 
         var services = ValidateServices(options, diagnostics);
         ValidateRoutes(options, services, diagnostics);
@@ -295,6 +305,23 @@ internal static class GatewayOptionsValidator
             if (route.Deny is { } routeDeny)
             {
                 PathDenyOptions.Validate(routeDeny, $"route '{route.Name}' deny", diagnostics);
+            }
+
+            var seenLimits = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var limit in route.RateLimit)
+            {
+                if (!options.RateLimits.Any(p => p.Name == limit))
+                {
+                    var known = options.RateLimits.Select(p => p.Name).ToList();
+                    var hint = ValueParsers.Closest(limit, known);
+                    diagnostics.Error(route.PositionOf("rateLimit"), $"route '{route.Name}' refers to rate limit '{limit}', which is not defined"
+                        + (hint is null ? known.Count == 0 ? " (there is no 'rateLimits' section)" : $" (rateLimits: {string.Join(", ", known)})" : $"; did you mean '{hint}'?"));
+                }
+
+                if (!seenLimits.Add(limit))
+                {
+                    diagnostics.Error(route.PositionOf("rateLimit"), $"route '{route.Name}' lists rate limit '{limit}' twice");
+                }
             }
 
             if (route.Auth is { } routeAuth)

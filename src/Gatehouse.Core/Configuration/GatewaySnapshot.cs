@@ -49,6 +49,9 @@ internal sealed class GatewaySnapshot
     /// <summary>API keys, default auth and identity headers; null when the config uses none of them.</summary>
     public required Policies.Authentication.IdentityPolicy? Identity { get; init; }
 
+    /// <summary>Rate-limit policies by name; their limiters are attached before the snapshot goes live.</summary>
+    public required FrozenDictionary<string, Policies.RateLimiting.RateLimitPolicy> RateLimits { get; init; }
+
     /// <summary>Global limits with defaults filled in.</summary>
     public required long MaxUrlBytes { get; init; }
 

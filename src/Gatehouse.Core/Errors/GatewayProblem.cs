@@ -24,6 +24,8 @@ internal sealed class GatewayProblem
     public static readonly GatewayProblem BodyTooLarge = new("body-too-large", 413, "Request body too large");
     public static readonly GatewayProblem UrlTooLong = new("url-too-long", 414, "Request URL too long");
     public static readonly GatewayProblem HeadersTooLarge = new("headers-too-large", 431, "Request headers too large");
+    public static readonly GatewayProblem RateLimited = new("rate-limited", 429, "Too many requests");
+    public static readonly GatewayProblem RateLimitUnavailable = new("rate-limit-unavailable", 503, "The shared rate-limit store cannot be reached");
     public static readonly GatewayProblem Internal = new("internal-error", 500, "Internal gateway error");
     public static readonly GatewayProblem BadGateway = new("bad-gateway", 502, "The backend could not be reached or failed");
     public static readonly GatewayProblem NoHealthyTarget = new("no-healthy-target", 503, "No healthy backend target");

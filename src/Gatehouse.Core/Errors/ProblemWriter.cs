@@ -22,7 +22,7 @@ internal static class ProblemWriter
     /// must never look complete). <paramref name="closeConnection"/> for errors after which the framing of the
     /// connection cannot be trusted.
     /// </summary>
-    public static Task WriteAsync(HttpContext context, GatewayProblem problem, string? detail, bool closeConnection = false, StringValues allow = default, string? retryAfter = null, StringValues wwwAuthenticate = default)
+    public static Task WriteAsync(HttpContext context, GatewayProblem problem, string? detail, bool closeConnection = false, StringValues allow = default, string? retryAfter = null, StringValues wwwAuthenticate = default, IEnumerable<KeyValuePair<string, StringValues>>? headers = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -50,6 +50,11 @@ internal static class ProblemWriter
         if (retryAfter is not null)
         {
             response.Headers.RetryAfter = retryAfter;
+        }
+
+        foreach (var (name, value) in headers ?? [])
+        {
+            response.Headers[name] = value;
         }
 
         if (closeConnection)

@@ -78,7 +78,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         var (text, name) = ReadSource(options);
         var snapshot = await CompileAsync(text, name, options, generation: 1);
-        return new GatewayHost(options, snapshot);
+        var host = new GatewayHost(options, snapshot);
+        await GatewayPipeline.PrepareAsync(host._app.Services, snapshot);
+        return host;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -137,6 +139,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
                 var snapshot = await CompileAsync(text, name, _options, current.Generation + 1, _app.Services.GetRequiredService<IConfigValidator>(), current);
                 WarnAboutRestartOnlyChanges(current.Options, snapshot);
+                await GatewayPipeline.PrepareAsync(_app.Services, snapshot);
                 _state.Swap(snapshot);
                 Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, reason, []);
                 LogReloaded(_logger, reason, snapshot.Generation, snapshot.Hash[..12]);

@@ -1,10 +1,13 @@
+using Gatehouse.Configuration;
 using Gatehouse.Errors;
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
+using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 using Gatehouse.Proxy;
+using Gatehouse.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Configuration;
@@ -24,6 +27,9 @@ internal static class GatewayPipeline
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<AuthenticationMetrics>();
         services.AddSingleton<IdentityProviderRegistry>();
+        services.AddSingleton<RedisConnections>();
+        services.AddSingleton<RateLimitMetrics>();
+        services.AddSingleton<RateLimiterRegistry>();
         services.AddSingleton<ResilienceMetrics>();
         services.AddSingleton<CircuitBreakerRegistry>();
         services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ConsecutiveFailuresPassivePolicy>();
@@ -36,6 +42,10 @@ internal static class GatewayPipeline
             .AddTransforms<ResilienceTransformProvider>();
     }
 
+    /// <summary>Gives a compiled snapshot what it needs at run time (its rate limiters) before it goes live.</summary>
+    public static Task PrepareAsync(IServiceProvider services, GatewaySnapshot snapshot) =>
+        services.GetRequiredService<RateLimiterRegistry>().AttachAsync(snapshot);
+
     public static void UseGateway(WebApplication app)
     {
         app.UseMiddleware<GatewayErrorsMiddleware>();   // request id; problem+json for all the gateway answers itself, forwarding failures included
@@ -46,8 +56,9 @@ internal static class GatewayPipeline
         app.UseMiddleware<IpFilterMiddleware>();        // global and route allow/deny lists, 403
         app.UseMiddleware<PathDenyMiddleware>();        // global and route path deny lists, 403
         app.UseMiddleware<AuthenticationMiddleware>();  // API keys and JWT (OIDC discovery/JWKS), 401; scopes, 403; identity headers
+        app.UseMiddleware<RateLimitMiddleware>();       // per route, keyed by consumer/claim/IP (after auth), memory or Redis, 429
 
-        // Later stages plug in here, in this order: rate limits, cache.
+        // Later stages plug in here: cache.
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413

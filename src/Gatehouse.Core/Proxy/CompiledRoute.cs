@@ -29,6 +29,9 @@ internal sealed class CompiledRoute
     /// <summary>The route's own authentication, or null to use the top-level default.</summary>
     public Policies.Authentication.AuthPolicy? Auth { get; init; }
 
+    /// <summary>The route's rate limits in order, or null.</summary>
+    public Policies.RateLimiting.RouteRateLimits? RateLimits { get; init; }
+
     /// <summary>Claim → header pairs sent to the backend, or null.</summary>
     public KeyValuePair<string, string>[]? ForwardClaims { get; init; }
 

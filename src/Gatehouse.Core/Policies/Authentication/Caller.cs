@@ -6,16 +6,26 @@ using System.Text.Json;
 namespace Gatehouse.Policies.Authentication;
 
 /// <summary>An authenticated caller, built once per credential (and cached with a validated token): its principal and granted scopes.</summary>
-internal sealed class Caller(ClaimsIdentity identity)
+internal sealed class Caller
 {
+    public Caller(ClaimsIdentity identity)
+    {
+        Principal = new CallerPrincipal(identity, this);
+        Scopes = identity.FindAll("scope").Concat(identity.FindAll("scp"))
+            .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .ToFrozenSet(StringComparer.Ordinal);
+    }
+
     private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
 
-    public ClaimsPrincipal Principal { get; } = new(identity);
+    /// <summary>Set as <c>HttpContext.User</c>; later stages (rate limits) find the caller from it without another lookup.</summary>
+    public CallerPrincipal Principal { get; }
+
+    /// <summary>The consumer name for API-key callers, else the token's <c>sub</c>; null when neither is there.</summary>
+    public string? Consumer => ValuesAt("consumer") is [var consumer, ..] ? consumer : ValuesAt("sub") is [var sub, ..] ? sub : null;
 
     /// <summary>From <c>scope</c> (space-delimited, RFC 8693) and <c>scp</c> (array or space-delimited).</summary>
-    public FrozenSet<string> Scopes { get; } = identity.FindAll("scope").Concat(identity.FindAll("scp"))
-        .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        .ToFrozenSet(StringComparer.Ordinal);
+    public FrozenSet<string> Scopes { get; }
 
     /// <summary>The first of <paramref name="required"/> the caller lacks, or null.</summary>
     public string? MissingScope(string[] required)
@@ -94,4 +104,10 @@ internal sealed class Caller(ClaimsIdentity identity)
             Collect(child, path, index + 1, values);
         }
     }
+}
+
+/// <summary>The authenticated caller's principal, pointing back at its <see cref="Caller"/> and the claim values cached there.</summary>
+internal sealed class CallerPrincipal(ClaimsIdentity identity, Caller caller) : ClaimsPrincipal(identity)
+{
+    public Caller Caller { get; } = caller;
 }

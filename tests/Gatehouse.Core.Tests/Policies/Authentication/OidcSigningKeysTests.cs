@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using Gatehouse.Core.Tests.Common;
 using Gatehouse.Policies.Authentication;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.Tokens;
@@ -8,18 +9,6 @@ namespace Gatehouse.Core.Tests.Policies.Authentication;
 
 public class OidcSigningKeysTests
 {
-    /// <summary>Virtual time: tests move it by hand.</summary>
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-
-        public override long GetTimestamp() => Now.UtcTicks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-    }
-
     /// <summary>Serves discovery and a JWKS with one fresh RSA key, counting JWKS fetches; can be switched off.</summary>
     private sealed class FakeIdp : HttpMessageHandler
     {

@@ -1,3 +1,4 @@
+using Gatehouse.Core.Tests.Common;
 using Gatehouse.Policies.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

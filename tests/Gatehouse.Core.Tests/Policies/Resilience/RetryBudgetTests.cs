@@ -1,3 +1,4 @@
+using Gatehouse.Core.Tests.Common;
 using Gatehouse.Policies.Resilience;
 
 namespace Gatehouse.Core.Tests.Policies.Resilience;

@@ -1,0 +1,244 @@
+using System.Globalization;
+using Gatehouse.Errors;
+using Gatehouse.Proxy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace Gatehouse.Policies.RateLimiting;
+
+/// <summary>
+/// Applies the route's <c>rateLimit</c> policies, in order, after authentication (so keys can be consumers and
+/// claims). Over a limit: 429 problem+json with <c>Retry-After</c> and the <c>RateLimit-Policy</c> / <c>RateLimit</c>
+/// fields of draft-ietf-httpapi-ratelimit-headers; admitted responses carry the fields too, unless a policy says
+/// otherwise. A policy in shadow mode decides and counts but never refuses.
+/// </summary>
+/// <remarks>
+/// Not ASP.NET Core's RateLimiter middleware: it keys partitions by the key alone (two policies returning the same
+/// key share a counter), has no Redis store, no shadow mode and no RateLimit fields.
+/// </remarks>
+internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimitMetrics metrics, ILogger<RateLimitMiddleware> logger)
+{
+    public const string PolicyHeader = "RateLimit-Policy";
+    public const string LimitHeader = "RateLimit";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
+        if (route?.RateLimits is not { } limits)
+        {
+            return next(context);
+        }
+
+        if (!limits.AllMemory)
+        {
+            return LimitAsync(context, route, limits);
+        }
+
+        // Every decision local: no await, no state machine.
+        var results = limits.Policies.Length == 1 ? null : new RateLimitDecision[limits.Policies.Length];
+        var single = default(RateLimitDecision);
+        for (var i = 0; i < limits.Policies.Length; i++)
+        {
+            var policy = limits.Policies[i];
+            var decision = ((MemoryRateLimiter)policy.Limiter).Acquire(policy.Key.Resolve(context, route.Name));
+            if (results is null)
+            {
+                single = decision;
+            }
+            else
+            {
+                results[i] = decision;
+            }
+
+            if (Refuses(policy, decision, route.Name))
+            {
+                ReleaseLeases(results, single, i);
+                return Reject(context, limits, results, single, i);
+            }
+        }
+
+        AddHeaders(context.Response.Headers, limits, results, single, limits.Policies.Length - 1, rejected: false);
+        return HasLease(results, single) ? ForwardAndRelease(context, results, single) : next(context);
+    }
+
+    private async Task LimitAsync(HttpContext context, CompiledRoute route, RouteRateLimits limits)
+    {
+        var results = new RateLimitDecision[limits.Policies.Length];
+        for (var i = 0; i < limits.Policies.Length; i++)
+        {
+            var policy = limits.Policies[i];
+            var decision = await policy.Limiter.AcquireAsync(policy.Key.Resolve(context, route.Name));
+            results[i] = decision;
+            if (decision.StoreFailed && !decision.Allowed)
+            {
+                ReleaseLeases(results, default, i);
+                await ProblemWriter.WriteAsync(context, GatewayProblem.RateLimitUnavailable,
+                    $"The rate limit '{policy.Name}' is shared through Redis, which cannot be reached; the policy refuses rather than admits uncounted requests.",
+                    retryAfter: "1");
+                return;
+            }
+
+            if (Refuses(policy, decision, route.Name))
+            {
+                ReleaseLeases(results, default, i);
+                await Reject(context, limits, results, default, i);
+                return;
+            }
+        }
+
+        AddHeaders(context.Response.Headers, limits, results, default, limits.Policies.Length - 1, rejected: false);
+        if (HasLease(results, default))
+        {
+            await ForwardAndRelease(context, results, default);
+            return;
+        }
+
+        await next(context);
+    }
+
+    private bool Refuses(RateLimitPolicy policy, in RateLimitDecision decision, string route)
+    {
+        if (decision.Allowed)
+        {
+            metrics.Decided(policy.Name, decision.StoreFailed ? "store_failed" : "allowed");
+            return false;
+        }
+
+        if (policy.Options.Shadow)
+        {
+            metrics.Decided(policy.Name, "shadow_rejected");
+            LogShadowRejected(logger, policy.Name, route);
+            return false;
+        }
+
+        metrics.Decided(policy.Name, "rejected");
+        return true;
+    }
+
+    private Task Reject(HttpContext context, RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single, int rejectedAt)
+    {
+        var policy = limits.Policies[rejectedAt];
+        var decision = results is null ? single : results[rejectedAt];
+        LogRejected(logger, policy.Name, context.TraceIdentifier);
+        var headers = new HeaderDictionary();
+        AddHeaders(headers, limits, results, single, rejectedAt, rejected: true);
+        return ProblemWriter.WriteAsync(context, GatewayProblem.RateLimited,
+            $"The rate limit '{policy.Name}' allows {policy.Options.Limit} requests per {Describe(policy.Options.Window)}; retry in {Seconds.Ceiling(decision.RetryAfter)}s.",
+            retryAfter: Math.Max(1, Seconds.Ceiling(decision.RetryAfter)).ToString(CultureInfo.InvariantCulture),
+            headers: headers);
+    }
+
+    private static string Describe(TimeSpan window) => window.TotalSeconds switch
+    {
+        1 => "second",
+        60 => "minute",
+        3600 => "hour",
+        var s => $"{s:0.###}s",
+    };
+
+    /// <summary>Adds the RateLimit fields for the policies evaluated so far (0..<paramref name="last"/>).</summary>
+    private static void AddHeaders(IHeaderDictionary headers, RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single, int last, bool rejected)
+    {
+        string? limit = null;
+        List<string>? items = null;
+        var legacy = -1;
+        for (var i = 0; i <= last; i++)
+        {
+            var policy = limits.Policies[i];
+            var decision = results is null ? single : results[i];
+            var mode = policy.Options.Headers;
+            if (mode == RateLimitHeaderMode.Never || (mode == RateLimitHeaderMode.OnReject && !rejected) || decision.StoreFailed)
+            {
+                continue;
+            }
+
+            var item = string.Create(CultureInfo.InvariantCulture, $"\"{policy.Name}\";r={Math.Max(0, decision.Remaining)};t={Seconds.Ceiling(decision.Reset)}");
+            if (limit is null)
+            {
+                limit = item;
+            }
+            else
+            {
+                (items ??= [limit]).Add(item);
+            }
+
+            if (policy.Options.LegacyHeaders && (legacy < 0 || decision.Remaining < (results is null ? single : results[legacy]).Remaining))
+            {
+                legacy = i;
+            }
+        }
+
+        if (limit is null)
+        {
+            return;
+        }
+
+        headers[PolicyHeader] = rejected ? limits.RejectionPolicyHeader : limits.PolicyHeader;
+        headers[LimitHeader] = items is null ? limit : string.Join(", ", items);
+        if (legacy >= 0)
+        {
+            var decision = results is null ? single : results[legacy];
+            headers["X-RateLimit-Limit"] = limits.Policies[legacy].Options.Limit.ToString(CultureInfo.InvariantCulture);
+            headers["X-RateLimit-Remaining"] = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);
+            headers["X-RateLimit-Reset"] = Seconds.Text(decision.Reset);
+        }
+    }
+
+    private static bool HasLease(RateLimitDecision[]? results, RateLimitDecision single)
+    {
+        if (results is null)
+        {
+            return single.Lease is not null;
+        }
+
+        foreach (var result in results)
+        {
+            if (result.Lease is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void ReleaseLeases(RateLimitDecision[]? results, RateLimitDecision single, int last)
+    {
+        if (results is null)
+        {
+            if (single.Lease is { } lease)
+            {
+                MemoryRateLimiter.Release(lease);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i <= last && i < results.Length; i++)
+        {
+            if (results[i].Lease is { } lease)
+            {
+                MemoryRateLimiter.Release(lease);
+            }
+        }
+    }
+
+    private async Task ForwardAndRelease(HttpContext context, RateLimitDecision[]? results, RateLimitDecision single)
+    {
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            ReleaseLeases(results, single, int.MaxValue);
+        }
+    }
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Rate limit {policy} refused request {requestId}")]
+    private static partial void LogRejected(ILogger logger, string policy, string requestId);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Debug, Message = "Rate limit {policy} (shadow) would have refused a request on route {route}")]
+    private static partial void LogShadowRejected(ILogger logger, string policy, string route);
+}

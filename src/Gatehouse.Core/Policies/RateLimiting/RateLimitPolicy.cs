@@ -1,0 +1,69 @@
+using System.Globalization;
+using Gatehouse.Redis;
+
+namespace Gatehouse.Policies.RateLimiting;
+
+/// <summary>
+/// A <c>rateLimits</c> entry, compiled: its key, its header texts and (set by <see cref="RateLimiterRegistry"/>
+/// before the snapshot goes live) the limiter that holds its counters.
+/// </summary>
+internal sealed class RateLimitPolicy
+{
+    public RateLimitPolicy(RateLimitPolicyOptions options, RedisOptions? redis)
+    {
+        Options = options;
+        Name = options.Name;
+        Key = RateLimitKey.Compile(options.Key);
+        Redis = options.Shared ? redis : null;
+        var window = (long)Math.Ceiling(options.Window.TotalSeconds);
+        PolicyItem = options.Algorithm == RateLimitAlgorithm.Concurrency
+            ? string.Create(CultureInfo.InvariantCulture, $"\"{Name}\";q={options.Limit};qu=\"concurrent-requests\"")
+            : string.Create(CultureInfo.InvariantCulture, $"\"{Name}\";q={options.Limit};w={window}");
+
+        // What the counters depend on: a reload that keeps all of it keeps the counters; mode and headers may change freely.
+        Definition = string.Join('|', Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch,
+            Redis?.Connection, Redis?.KeyPrefix, Redis?.Timeout.Ticks, options.DenyOnStoreFailure);
+    }
+
+    public string Name { get; }
+
+    public RateLimitPolicyOptions Options { get; }
+
+    public RateLimitKey Key { get; }
+
+    /// <summary>The Redis the counters live in, or null for memory.</summary>
+    public RedisOptions? Redis { get; }
+
+    /// <summary>This policy's item of the <c>RateLimit-Policy</c> field: <c>"name";q=100;w=60</c>.</summary>
+    public string PolicyItem { get; }
+
+    public string Definition { get; }
+
+    /// <summary>Where the counters are. Set once by the registry before any request can see this policy.</summary>
+    public RateLimiter Limiter { get; set; } = null!;
+
+    public bool IsMemory => Options.Store == RateLimitStoreKind.Memory;
+}
+
+/// <summary>A route's <c>rateLimit: [a, b]</c>: its policies in order, and the <c>RateLimit-Policy</c> field they make.</summary>
+internal sealed class RouteRateLimits
+{
+    public RouteRateLimits(RateLimitPolicy[] policies)
+    {
+        Policies = policies;
+        PolicyHeader = string.Join(", ", policies.Where(p => p.Options.Headers == RateLimitHeaderMode.Always).Select(p => p.PolicyItem));
+        RejectionPolicyHeader = string.Join(", ", policies.Where(p => p.Options.Headers != RateLimitHeaderMode.Never).Select(p => p.PolicyItem));
+        AllMemory = policies.All(p => p.IsMemory);
+    }
+
+    public RateLimitPolicy[] Policies { get; }
+
+    /// <summary>RateLimit-Policy on admitted responses: the policies with <c>headers: always</c>.</summary>
+    public string PolicyHeader { get; }
+
+    /// <summary>RateLimit-Policy on a 429: <c>always</c> and <c>onReject</c> policies.</summary>
+    public string RejectionPolicyHeader { get; }
+
+    /// <summary>Every decision is local: the stage runs without an await.</summary>
+    public bool AllMemory { get; }
+}

@@ -1,0 +1,69 @@
+using Gatehouse.Configuration;
+using Gatehouse.Redis;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Policies.RateLimiting;
+
+/// <summary>
+/// Gives each compiled policy its limiter before the snapshot goes live. A policy whose counting settings did not
+/// change on reload keeps the limiter it had, counters and all; a changed or new one starts afresh; one no longer
+/// in the config is dropped.
+/// </summary>
+internal sealed class RateLimiterRegistry(TimeProvider time, RedisConnections redis, RateLimitMetrics metrics, ILoggerFactory loggers) : IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Dictionary<string, RateLimiter> _byDefinition = new(StringComparer.Ordinal);
+
+    public async Task AttachAsync(GatewaySnapshot snapshot)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var next = new Dictionary<string, RateLimiter>(StringComparer.Ordinal);
+            foreach (var policy in snapshot.RateLimits.Values)
+            {
+                if (!_byDefinition.TryGetValue(policy.Definition, out var limiter))
+                {
+                    if (policy.Redis is { } options)
+                    {
+                        var redisLimiter = new RedisRateLimiter(policy.Options, options, await redis.GetAsync(options), time, metrics, loggers.CreateLogger<RedisRateLimiter>());
+                        await redisLimiter.WarmAsync();
+                        limiter = redisLimiter;
+                    }
+                    else
+                    {
+                        limiter = new MemoryRateLimiter(policy.Options, time);
+                    }
+                }
+
+                next[policy.Definition] = limiter;
+                policy.Limiter = limiter;
+            }
+
+            foreach (var (definition, limiter) in _byDefinition)
+            {
+                if (!next.ContainsKey(definition))
+                {
+                    // Requests of the old snapshot still in flight may use it: it keeps working, it only stops sweeping.
+                    limiter.Dispose();
+                }
+            }
+
+            _byDefinition = next;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var limiter in _byDefinition.Values)
+        {
+            limiter.Dispose();
+        }
+
+        _gate.Dispose();
+    }
+}
