@@ -14,8 +14,8 @@ DURATION=${DURATION:-8s}
 RUNS=${RUNS:-3}
 WARMUP=${WARMUP:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
-BACKEND_PORT=18192
-GATEWAY_PORT=18193
+BACKEND_PORT=18196
+GATEWAY_PORT=18197
 mkdir -p "$RUN"
 if [[ ${SKIP_PUBLISH:-0} != 1 ]]; then
     dotnet publish "$REPO_ROOT/src/Gatehouse" -c Release -o "$OUT/gatehouse" --artifacts-path "$OUT/artifacts" >"$RUN/publish-gatehouse.log" 2>&1
