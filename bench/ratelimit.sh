@@ -40,8 +40,8 @@ listen: ["http://127.0.0.1:$GATEWAY_PORT"]
 admin: { listen: "" }
 redis: { connection: "127.0.0.1:$REDIS_PORT", timeout: 50ms }
 rateLimits:
-  local: { algorithm: gcra, limit: 1000000000, window: 1m, key: ip }
-  shared: { algorithm: gcra, limit: 1000000000, window: 1m, key: ip, store: redis }
+  local: { algorithm: gcra, limit: 100000000, window: 1m, key: ip }
+  shared: { algorithm: gcra, limit: 100000000, window: 1m, key: ip, store: redis }
 services:
   backend: { targets: ["http://127.0.0.1:$BACKEND_PORT"] }
 routes:
