@@ -153,7 +153,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
                 continue;
             }
 
-            var item = string.Create(CultureInfo.InvariantCulture, $"\"{policy.Name}\";r={Math.Max(0, decision.Remaining)};t={Seconds.Ceiling(decision.Reset)}");
+            var item = policy.LimitItem(decision.Remaining, decision.Reset);
             if (limit is null)
             {
                 limit = item;

@@ -20,6 +20,8 @@ internal sealed class RateLimitPolicy
             ? string.Create(CultureInfo.InvariantCulture, $"\"{Name}\";q={options.Limit};qu=\"concurrent-requests\"")
             : string.Create(CultureInfo.InvariantCulture, $"\"{Name}\";q={options.Limit};w={window}");
 
+        _limitPrefix = $"\"{Name}\";r=";
+
         // What the counters depend on: a reload that keeps all of it keeps the counters; mode and headers may change freely.
         Definition = string.Join('|', Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch,
             Redis?.Connection, Redis?.KeyPrefix, Redis?.Timeout.Ticks, options.DenyOnStoreFailure);
@@ -38,6 +40,39 @@ internal sealed class RateLimitPolicy
     public string PolicyItem { get; }
 
     public string Definition { get; }
+
+    private readonly string _limitPrefix;
+
+    /// <summary>
+    /// This policy's item of the <c>RateLimit</c> field, <c>"name";r=42;t=30</c>, built into one string of exactly
+    /// the right length: it is the one allocation a limited request adds.
+    /// </summary>
+    public string LimitItem(long remaining, TimeSpan reset)
+    {
+        var r = Math.Max(0, remaining);
+        var t = Seconds.Ceiling(reset);
+        return string.Create(_limitPrefix.Length + Digits(r) + 3 + Digits(t), (_limitPrefix, r, t), static (span, state) =>
+        {
+            state._limitPrefix.CopyTo(span);
+            var at = state._limitPrefix.Length;
+            state.r.TryFormat(span[at..], out var written, default, CultureInfo.InvariantCulture);
+            at += written;
+            ";t=".CopyTo(span[at..]);
+            state.t.TryFormat(span[(at + 3)..], out _, default, CultureInfo.InvariantCulture);
+        });
+    }
+
+    private static int Digits(long value)
+    {
+        var digits = 1;
+        while (value >= 10)
+        {
+            value /= 10;
+            digits++;
+        }
+
+        return digits;
+    }
 
     /// <summary>Where the counters are. Set once by the registry before any request can see this policy.</summary>
     public RateLimiter Limiter { get; set; } = null!;
