@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Gatehouse.Redis;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Policies.RateLimiting;
@@ -9,7 +10,7 @@ namespace Gatehouse.Policies.RateLimiting;
 /// change on reload keeps the limiter it had, counters and all; a changed or new one starts afresh; one no longer
 /// in the config is dropped.
 /// </summary>
-internal sealed class RateLimiterRegistry(TimeProvider time, RedisConnections redis, RateLimitMetrics metrics, ILoggerFactory loggers) : IDisposable
+internal sealed class RateLimiterRegistry(TimeProvider time, IServiceProvider services, RateLimitMetrics metrics, ILoggerFactory loggers) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Dictionary<string, RateLimiter> _byDefinition = new(StringComparer.Ordinal);
@@ -26,9 +27,7 @@ internal sealed class RateLimiterRegistry(TimeProvider time, RedisConnections re
                 {
                     if (policy.Redis is { } options)
                     {
-                        var redisLimiter = new RedisRateLimiter(policy.Options, options, await redis.GetAsync(options), time, metrics, loggers.CreateLogger<RedisRateLimiter>());
-                        await redisLimiter.WarmAsync();
-                        limiter = redisLimiter;
+                        limiter = await CreateRedisLimiterAsync(policy, options);
                     }
                     else
                     {
@@ -55,6 +54,17 @@ internal sealed class RateLimiterRegistry(TimeProvider time, RedisConnections re
         {
             _gate.Release();
         }
+    }
+
+    // A method of its own (not inlined) so that compiling AttachAsync does not load StackExchange.Redis: a gateway
+    // without Redis policies never loads the Redis client at all (about 2 MiB of idle memory).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private async Task<RateLimiter> CreateRedisLimiterAsync(RateLimitPolicy policy, RedisOptions options)
+    {
+        var redis = services.GetRequiredService<RedisConnections>();
+        var limiter = new RedisRateLimiter(policy.Options, options, await redis.GetAsync(options), time, metrics, loggers.CreateLogger<RedisRateLimiter>());
+        await limiter.WarmAsync();
+        return limiter;
     }
 
     public void Dispose()
