@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cost of rate limiting on a route: one Gatehouse process serves a routing-only route, the same route with a local
-# (in-memory GCRA) limit, and with a Redis-shared GCRA limit; wrk drives each in turn. Limits are far above the load,
+# (in-memory GCRA) limit (with the RateLimit fields on every response, the default, and on 429s only), and with a
+# Redis-shared GCRA limit; wrk drives each in turn. Limits are far above the load,
 # so every request is admitted and the figure is the cost of deciding. Redis round trips per request are read from
 # Redis's own INFO commandstats (script calls / requests served).
 #
@@ -41,18 +42,20 @@ admin: { listen: "" }
 redis: { connection: "127.0.0.1:$REDIS_PORT", timeout: 50ms }
 rateLimits:
   local: { algorithm: gcra, limit: 100000000, window: 1m, key: ip }
+  quiet: { algorithm: gcra, limit: 100000000, window: 1m, key: ip, headers: onReject }
   shared: { algorithm: gcra, limit: 100000000, window: 1m, key: ip, store: redis }
 services:
   backend: { targets: ["http://127.0.0.1:$BACKEND_PORT"] }
 routes:
   - { name: local, match: { path: "/local/{**rest}" }, service: backend, rewrite: { stripPrefix: /local }, rateLimit: [local] }
+  - { name: quiet, match: { path: "/quiet/{**rest}" }, service: backend, rewrite: { stripPrefix: /quiet }, rateLimit: [quiet] }
   - { name: shared, match: { path: "/shared/{**rest}" }, service: backend, rewrite: { stripPrefix: /shared }, rateLimit: [shared] }
   - { name: plain, match: { path: "/plain/{**rest}" }, service: backend, rewrite: { stripPrefix: /plain } }
 YAML
 taskset -c 0 dotnet "$OUT/gatehouse/gatehouse.dll" run --config "$RUN/gatehouse.yaml" >"$RUN/gatehouse.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/plain/small" && break; sleep 0.1; done
-for path in plain local shared; do
+for path in plain local quiet shared; do
     status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GATEWAY_PORT/$path/small")
     [[ $status == 200 ]] || { echo "ratelimit.sh: /$path answered $status" >&2; cat "$RUN/gatehouse.log" >&2; exit 1; }
 done
@@ -64,19 +67,21 @@ requests() { awk '/requests in/ { print $1 }' "$RUN/wrk.out"; }
 script_calls() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[:=,]' '/^cmdstat_eval(sha)?:/ { n += $3 } END { print n + 0 }'; }
 
 # Warm every path: tiered JIT needs tens of seconds under load to reach its final code.
-for path in plain local shared; do run_wrk "$WARMUP" "http://127.0.0.1:$GATEWAY_PORT/$path/small"; done
-plain=(); local_=(); shared=(); trips=()
+for path in plain local quiet shared; do run_wrk "$WARMUP" "http://127.0.0.1:$GATEWAY_PORT/$path/small"; done
+plain=(); local_=(); quiet=(); shared=(); trips=()
 for _ in $(seq "$RUNS"); do
     run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/plain/small"; plain+=("$(rps)")
     run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/local/small"; local_+=("$(rps)")
+    run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/quiet/small"; quiet+=("$(rps)")
     before=$(script_calls)
     run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/shared/small"; shared+=("$(rps)")
     after=$(script_calls)
     trips+=("$(awk -v c=$((after - before)) -v r="$(requests)" 'BEGIN { printf "%.3f", c / r }')")
 done
 mean() { local sum=0; for v in "$@"; do sum=$((sum + v)); done; echo $((sum / $#)); }
-p=$(mean "${plain[@]}"); l=$(mean "${local_[@]}"); s=$(mean "${shared[@]}")
+p=$(mean "${plain[@]}"); l=$(mean "${local_[@]}"); q=$(mean "${quiet[@]}"); s=$(mean "${shared[@]}")
 echo "routing-only (rewrite):       ${plain[*]} req/s (mean $p)"
 echo "+ local GCRA limit (memory):  ${local_[*]} req/s (mean $l)"
+echo "+ local, fields on 429 only:  ${quiet[*]} req/s (mean $q)"
 echo "+ shared GCRA limit (Redis):  ${shared[*]} req/s (mean $s); Redis script calls per request: ${trips[*]}"
-awk -v l="$l" -v s="$s" -v p="$p" 'BEGIN { printf "ratios to routing-only: local %.2fx, Redis %.2fx\n", l / p, s / p }'
+awk -v l="$l" -v q="$q" -v s="$s" -v p="$p" 'BEGIN { printf "ratios to routing-only: local %.3fx, local with fields on 429 only %.3fx, Redis %.3fx\n", l / p, q / p, s / p }'
