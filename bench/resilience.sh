@@ -6,28 +6,11 @@
 # Usage: bench/resilience.sh      (publishes the gateway and the bench backend into .bench/ first)
 #   DURATION=8s RUNS=3 WARMUP=20s CONNECTIONS=32 SKIP_PUBLISH=1
 # Pinning as in run.sh: the gateway alone on CPU 0; backend and wrk on CPU 1.
-set -euo pipefail
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=$REPO_ROOT/.bench
-RUN=$OUT/run-resilience
-DURATION=${DURATION:-8s}
-RUNS=${RUNS:-3}
-WARMUP=${WARMUP:-20s}
-CONNECTIONS=${CONNECTIONS:-32}
+source "$(dirname "${BASH_SOURCE[0]}")/route-bench.sh"
+route_bench_init resilience
 BACKEND_PORT=18196
 GATEWAY_PORT=18197
-mkdir -p "$RUN"
-if [[ ${SKIP_PUBLISH:-0} != 1 ]]; then
-    dotnet publish "$REPO_ROOT/src/Gatehouse" -c Release -o "$OUT/gatehouse" --artifacts-path "$OUT/artifacts" >"$RUN/publish-gatehouse.log" 2>&1
-    dotnet publish "$REPO_ROOT/bench/Backend" -c Release -o "$OUT/backend" --artifacts-path "$OUT/artifacts" >"$RUN/publish-backend.log" 2>&1
-fi
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-(cd "$OUT/backend" && exec taskset -c 1 dotnet Backend.dll "http://127.0.0.1:$BACKEND_PORT") >/dev/null 2>&1 &
-pids+=($!)
+start_backend "$BACKEND_PORT"
 
 cat >"$RUN/gatehouse.yaml" <<YAML
 listen: ["http://127.0.0.1:$GATEWAY_PORT"]
@@ -50,14 +33,9 @@ routes:
     service: plain
     rewrite: { stripPrefix: /plain }
 YAML
-taskset -c 0 dotnet "$OUT/gatehouse/gatehouse.dll" run --config "$RUN/gatehouse.yaml" >"$RUN/gatehouse.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/plain/small" && break; sleep 0.1; done
-curl -fs -o /dev/null "http://127.0.0.1:$GATEWAY_PORT/plain/small" || { echo "resilience.sh: the gateway did not start:" >&2; cat "$RUN/gatehouse.log" >&2; exit 1; }
-status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GATEWAY_PORT/resilient/small")
-[[ $status == 200 ]] || { echo "resilience.sh: the resilient route answered $status" >&2; exit 1; }
+start_gateway "$GATEWAY_PORT"
+expect_200 "http://127.0.0.1:$GATEWAY_PORT/resilient/small"
 
-rps() { taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$1" "${@:2}" | awk '/Requests\/sec/ { print int($2) }'; }
 # Warm both paths: tiered JIT needs tens of seconds under load to reach its final code.
 rps "$WARMUP" "http://127.0.0.1:$GATEWAY_PORT/plain/small" >/dev/null
 rps "$WARMUP" "http://127.0.0.1:$GATEWAY_PORT/resilient/small" >/dev/null
@@ -66,7 +44,6 @@ for _ in $(seq "$RUNS"); do
     plain+=("$(rps "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/plain/small")")
     resilient+=("$(rps "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/resilient/small")")
 done
-mean() { local sum=0; for v in "$@"; do sum=$((sum + v)); done; echo $((sum / $#)); }
 p=$(mean "${plain[@]}"); r=$(mean "${resilient[@]}")
 echo "routing-only (rewrite):                              ${plain[*]} req/s (mean $p)"
 echo "timeouts + retry + breaker + bulkhead (same):        ${resilient[*]} req/s (mean $r)"
