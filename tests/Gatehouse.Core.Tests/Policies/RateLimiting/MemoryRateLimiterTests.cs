@@ -4,6 +4,7 @@ using Gatehouse.Policies.RateLimiting;
 namespace Gatehouse.Core.Tests.Policies.RateLimiting;
 
 /// <summary>The algorithms on virtual time: exact admits, refill, burst, Retry-After.</summary>
+[Collection(MemoryMeasurements.Name)]
 public class MemoryRateLimiterTests
 {
     private static (MemoryRateLimiter Limiter, ManualTime Time) Create(RateLimitAlgorithm algorithm, int limit, TimeSpan window, int? burst = null)
@@ -218,4 +219,11 @@ public class MemoryRateLimiterTests
         Assert.True(swept - before < Keys * 16L, $"after the sweep {(swept - before) / (double)Keys:F1} bytes per key remain");
         Console.WriteLine($"rate-limit memory store: {bytesPerKey:F1} bytes per key; {(swept - before) / (double)Keys:F1} after eviction");
     }
+}
+
+/// <summary>Tests that measure the heap run alone: another test allocating meanwhile would count as theirs.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasurements
+{
+    public const string Name = "memory measurements";
 }
