@@ -27,6 +27,15 @@ public class TimeoutTests
         (await gateway.Client.GetAsync(path)).Dispose();
     }
 
+    /// <summary>Warms up (see <see cref="WarmUpAsync"/>), then times one request to the hanging backend.</summary>
+    private static async Task<(HttpResponseMessage Response, double Milliseconds)> TimedAfterWarmUpAsync(TestGateway gateway, FaultBackend backend, string path)
+    {
+        await WarmUpAsync(gateway, backend, path);
+        var watch = Stopwatch.StartNew();
+        var response = await gateway.Client.GetAsync(path);
+        return (response, watch.Elapsed.TotalMilliseconds);
+    }
+
     [Fact]
     public async Task ResponseTimeout_BackendHangs_504WithinBound_BackendConnectionCancelled()
     {
@@ -37,15 +46,12 @@ public class TimeoutTests
             routes:
               - { name: all, match: { path: "/{**rest}" }, service: s }
             """);
-        await WarmUpAsync(gateway, backend, "/x");
-        var watch = Stopwatch.StartNew();
+        var (response, elapsed) = await TimedAfterWarmUpAsync(gateway, backend, "/x");
+        using var _ = response;
 
-        using var response = await gateway.Client.GetAsync("/x");
-
-        watch.Stop();
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("https://gatehouse.dev/problems/gateway-timeout", await ProblemTypeAsync(response));
-        Assert.InRange(watch.Elapsed.TotalMilliseconds, 900, 1100);
+        Assert.InRange(elapsed, 900, 1100);
 
         // The backend sees its request cancelled: the gateway let go of the connection instead of leaking it.
         Assert.True(backend.Hung >= 2);
@@ -67,14 +73,11 @@ public class TimeoutTests
             routes:
               - { name: quick, match: { path: "/quick" }, service: s, timeout: { response: 500ms } }
             """);
-        await WarmUpAsync(gateway, backend, "/quick");
-        var watch = Stopwatch.StartNew();
+        var (response, elapsed) = await TimedAfterWarmUpAsync(gateway, backend, "/quick");
+        using var _ = response;
 
-        using var response = await gateway.Client.GetAsync("/quick");
-
-        watch.Stop();
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.InRange(watch.Elapsed.TotalMilliseconds, 450, 550);
+        Assert.InRange(elapsed, 450, 550);
     }
 
     [Fact]
@@ -88,14 +91,11 @@ public class TimeoutTests
               - { name: quick, match: { path: "/quick" }, service: s, timeout: { idle: 500ms } }
               - { name: patient, match: { path: "/patient" }, service: s }
             """);
-        await WarmUpAsync(gateway, backend, "/quick");
-        var watch = Stopwatch.StartNew();
+        var (response, elapsed) = await TimedAfterWarmUpAsync(gateway, backend, "/quick");
+        using var _ = response;
 
-        using var response = await gateway.Client.GetAsync("/quick");
-
-        watch.Stop();
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.InRange(watch.Elapsed.TotalMilliseconds, 450, 550);
+        Assert.InRange(elapsed, 450, 550);
 
         // The service's other route still waits: slow for 1s is fine there.
         backend.Fault = Fault.Slow;
@@ -132,15 +132,12 @@ public class TimeoutTests
             routes:
               - { name: all, match: { path: "/{**rest}" }, service: s }
             """);
-        await WarmUpAsync(gateway, backend, "/x");
-        var watch = Stopwatch.StartNew();
+        var (response, elapsed) = await TimedAfterWarmUpAsync(gateway, backend, "/x");
+        using var _ = response;
 
-        using var response = await gateway.Client.GetAsync("/x");
-
-        watch.Stop();
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("https://gatehouse.dev/problems/gateway-timeout", await ProblemTypeAsync(response));
-        Assert.InRange(watch.Elapsed.TotalMilliseconds, 450, 550);
+        Assert.InRange(elapsed, 450, 550);
         Assert.True(backend.Hung >= 2);
         await Wait.UntilAsync(() => backend.Cancelled == backend.Hung, "every hanging backend request to be cancelled");
     }
