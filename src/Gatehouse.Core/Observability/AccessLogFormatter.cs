@@ -60,7 +60,9 @@ internal sealed class AccessLogFormatter : IDisposable
     private static readonly double NanosecondsPerTick = 1_000_000_000.0 / Stopwatch.Frequency;
 
     private readonly string[] _redacted;
-    private readonly Utf8JsonWriter _json = new(Stream.Null);
+    // Relaxed escaping: the line is read by log shippers, never embedded in HTML, so '&' or '<' need no \u escapes;
+    // quotes, backslashes and control characters are still escaped (a line can never be split or broken).
+    private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     private readonly StringBuilder _query = new();
 
     public AccessLogFormatter(IReadOnlyList<string> redactedQueryParameters) => _redacted = [.. redactedQueryParameters];

@@ -61,6 +61,7 @@ internal sealed class GatewayTelemetry
             var userAgent = request.Headers.UserAgent;
             telemetry.UserAgent = userAgent.Count == 1 ? userAgent[0] : null;
             telemetry.RequestBodyBytes = request.ContentLength;
+            (telemetry.ResponseBody ??= new CountingResponseBody()).Attach(context);
         }
 
         if (_tracing)
@@ -110,6 +111,7 @@ internal sealed class GatewayTelemetry
     {
         var now = Stopwatch.GetTimestamp();
         context.Features.Set<GatewayRequestTelemetry>(null);
+        telemetry.ResponseBody?.Detach(context);
         telemetry.DurationTicks = now - telemetry.StartTimestamp;
         var response = context.Response;
         telemetry.StatusCode = response.StatusCode;
@@ -163,7 +165,7 @@ internal sealed class GatewayTelemetry
         {
             telemetry.ClientAddress = context.Connection.RemoteIpAddress;
             telemetry.RequestId = context.TraceIdentifier;
-            telemetry.ResponseBodyBytes = response.ContentLength;
+            telemetry.ResponseBodyBytes = response.ContentLength ?? telemetry.ResponseBody?.Count;
             if (accessLog.TryEnqueue(telemetry))
             {
                 return;
