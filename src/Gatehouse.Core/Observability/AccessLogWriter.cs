@@ -23,6 +23,7 @@ internal sealed class AccessLogWriter : IAsyncDisposable
     private readonly AccessLogFormatter _formatter;
     private readonly AccessLogOptions _options;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushBytes * 2);
+    private readonly ArrayBufferWriter<byte> _line = new(1024);
     private readonly Task _loop;
     private readonly Func<Stream>? _openOutput;
     private ObjectPool<GatewayRequestTelemetry>? _pool;
@@ -63,9 +64,10 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         {
             while (reader.TryRead(out var telemetry))
             {
+                _line.ResetWrittenCount();
                 try
                 {
-                    _formatter.Write(telemetry, _buffer);
+                    _formatter.Write(telemetry, _line);
                     Written++;
                 }
                 finally
@@ -73,10 +75,14 @@ internal sealed class AccessLogWriter : IAsyncDisposable
                     _pool?.Return(telemetry);
                 }
 
-                if (_buffer.WrittenCount >= FlushBytes)
+                // Rotation falls between lines: a line that would take the file past its size starts the next file.
+                if (_buffer.WrittenCount >= FlushBytes || (RotatesBySize && _fileBytes + _buffer.WrittenCount + _line.WrittenCount > _options.MaxFileBytes))
                 {
                     await FlushAsync().ConfigureAwait(false);
+                    await RotateIfFullAsync(_line.WrittenCount).ConfigureAwait(false);
                 }
+
+                _buffer.Write(_line.WrittenSpan);
             }
 
             await FlushAsync().ConfigureAwait(false);
@@ -97,18 +103,11 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         try
         {
             var stream = _stream ??= Open();
-            if (!_options.IsStdout && _openOutput is null && _fileBytes > 0 && _fileBytes + _buffer.WrittenCount > _options.MaxFileBytes)
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-                Rotate();
-                stream = _stream = Open();
-            }
-
             await stream.WriteAsync(_buffer.WrittenMemory).ConfigureAwait(false);
             await stream.FlushAsync().ConfigureAwait(false);
             _fileBytes += _buffer.WrittenCount;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A full disk or a closed terminal must not stop the gateway; the next flush tries a fresh stream.
             _stream?.Dispose();
@@ -117,6 +116,33 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         finally
         {
             _buffer.ResetWrittenCount();
+        }
+    }
+
+    private bool RotatesBySize => !_options.IsStdout && _openOutput is null;
+
+    private async Task RotateIfFullAsync(int next)
+    {
+        if (!RotatesBySize || _fileBytes == 0 || _fileBytes + next <= _options.MaxFileBytes)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_stream is not null)
+            {
+                await _stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _stream = null;
+            Rotate();
+            _stream = Open();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Rotation failed (e.g. a full disk): the next flush tries a fresh stream.
+            _stream = null;
         }
     }
 
