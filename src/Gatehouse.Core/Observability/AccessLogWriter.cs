@@ -15,6 +15,10 @@ internal sealed class AccessLogWriter : IAsyncDisposable
 {
     private const int FlushBytes = 64 * 1024;
 
+    // stdout is usually a pipe shared with the console logger: a write of at most PIPE_BUF (4096 on Linux) bytes is
+    // atomic, so whole lines never interleave with a log message.
+    private const int PipeAtomicBytes = 4096;
+
     // After a flush the writer rests this long before draining again, so that under load lines go out in large
     // batches (one write per ~20ms, not one wake-up and one syscall per request). Lines appear within about this delay.
     private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(20);
@@ -76,7 +80,7 @@ internal sealed class AccessLogWriter : IAsyncDisposable
                 }
 
                 // Rotation falls between lines: a line that would take the file past its size starts the next file.
-                if (_buffer.WrittenCount >= FlushBytes || (RotatesBySize && _fileBytes + _buffer.WrittenCount + _line.WrittenCount > _options.MaxFileBytes))
+                if (_buffer.WrittenCount + _line.WrittenCount > (_options.IsStdout ? PipeAtomicBytes : FlushBytes) || (RotatesBySize && _fileBytes + _buffer.WrittenCount + _line.WrittenCount > _options.MaxFileBytes))
                 {
                     await FlushAsync().ConfigureAwait(false);
                     await RotateIfFullAsync(_line.WrittenCount).ConfigureAwait(false);

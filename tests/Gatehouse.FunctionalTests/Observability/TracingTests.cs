@@ -156,10 +156,12 @@ public class TracingTests
               tracing: { otlpEndpoint: "{{collector.Url}}", sampleRatio: 0, serviceName: obs-test-gateway }
             consumers:
               tracer: { apiKeys: ["sha256:{{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("trace-key"u8))}}"] }
+            rateLimits:
+              traced-limit: { limit: 1000, window: 1m, key: consumer }
             services:
               s: { targets: ["{{backend.Url}}"] }
             routes:
-              - { name: exported, match: { path: "/exported/{**rest}" }, service: s, auth: { providers: [apiKey] } }
+              - { name: exported, match: { path: "/exported/{**rest}" }, service: s, auth: { providers: [apiKey] }, rateLimit: [traced-limit] }
             """);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/exported/1");
@@ -184,8 +186,9 @@ public class TracingTests
         await Wait.UntilAsync(() =>
         {
             all = exports.SelectMany(b => b).ToArray();
-            return Contains(all, "gatehouse.upstream"u8) && Contains(all, "GET exported"u8) && Contains(all, "gatehouse.authenticate"u8);
-        }, "the server, authenticate and upstream spans at the OTLP endpoint", TimeSpan.FromSeconds(20));
+            return Contains(all, "gatehouse.upstream"u8) && Contains(all, "GET exported"u8) && Contains(all, "gatehouse.authenticate"u8)
+                && Contains(all, "gatehouse.rate_limit"u8);
+        }, "the server, authenticate, rate limit and upstream spans at the OTLP endpoint", TimeSpan.FromSeconds(20));
 
         Assert.True(Contains(all, traceBytes), "the client's trace id");
         Assert.True(Contains(all, upstreamSpan), "the span the backend saw as its parent");
