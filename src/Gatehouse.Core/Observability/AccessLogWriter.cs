@@ -74,6 +74,11 @@ internal sealed class AccessLogWriter : IAsyncDisposable
                     _formatter.Write(telemetry, _line);
                     Written++;
                 }
+                catch (ArgumentException)
+                {
+                    // A value that is not valid UTF-16 (a lone surrogate): the line is skipped, the writer goes on.
+                    continue;
+                }
                 finally
                 {
                     _pool?.Return(telemetry);

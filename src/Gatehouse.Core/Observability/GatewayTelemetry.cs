@@ -150,7 +150,8 @@ internal sealed class GatewayTelemetry
                 : "allowed";
         }
 
-        if (context.User is CallerPrincipal caller)
+        // Not context.User: its getter makes an empty principal for every anonymous request.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User is CallerPrincipal caller)
         {
             telemetry.Consumer ??= caller.Caller.Consumer;
         }

@@ -59,6 +59,20 @@ public class AccessLogFormatterTests
         Assert.False(line.TryGetProperty("injected", out _));
     }
 
+    [Fact]
+    public void Line_HugePathAndUserAgent_Capped()
+    {
+        var request = Request("?" + new string('q', 10_000));
+        request.Path = "/" + new string('p', 10_000);
+        request.UserAgent = new string('u', 2047) + "\U0001F600" + new string('u', 100);
+
+        var line = Format(request);
+
+        Assert.Equal(AccessLogFormatter.MaxFieldChars, line.GetProperty("url").GetProperty("path").GetString()!.Length);
+        Assert.Equal(AccessLogFormatter.MaxFieldChars, line.GetProperty("url").GetProperty("query").GetString()!.Length);
+        Assert.Equal(2047, line.GetProperty("user_agent").GetProperty("original").GetString()!.Length);
+    }
+
     [Theory]
     [InlineData("GET", "GET")]
     [InlineData("PATCH", "PATCH")]
