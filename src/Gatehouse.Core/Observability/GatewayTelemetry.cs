@@ -158,6 +158,8 @@ internal sealed class GatewayTelemetry
 
         if (telemetry.Activity is { } activity)
         {
+            telemetry.Path ??= context.Request.Path.Value;
+            telemetry.ClientAddress ??= context.Connection.RemoteIpAddress;
             FinishServerSpan(activity, telemetry);
         }
 
@@ -227,6 +229,8 @@ internal sealed class GatewayTelemetry
         var route = telemetry.RouteName;
         activity.DisplayName = route is null ? telemetry.Method : telemetry.Method + " " + route;
         activity.SetTag("http.request.method", telemetry.Method);
+        activity.SetTag("url.path", telemetry.Path);
+        activity.SetTag("client.address", telemetry.ClientAddress?.ToString());
         activity.SetTag("http.response.status_code", telemetry.StatusCode);
         if (route is not null)
         {
