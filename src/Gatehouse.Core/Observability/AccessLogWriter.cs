@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Gatehouse.Observability;
@@ -11,7 +12,7 @@ namespace Gatehouse.Observability;
 /// A full queue drops the line and the caller counts it (<c>gatehouse.access_log.dropped</c>): logging never blocks
 /// or slows a request when the disk or the terminal is slow.
 /// </summary>
-internal sealed class AccessLogWriter : IAsyncDisposable
+internal sealed partial class AccessLogWriter : IAsyncDisposable
 {
     private const int FlushBytes = 64 * 1024;
 
@@ -30,14 +31,20 @@ internal sealed class AccessLogWriter : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _line = new(1024);
     private readonly Task _loop;
     private readonly Func<Stream>? _openOutput;
+    private readonly ILogger? _logger;
+    private readonly GatewayMetrics? _metrics;
+    private int _bufferedLines;
+    private long _lastFailureLog = -1;
     private ObjectPool<GatewayRequestTelemetry>? _pool;
     private Stream? _stream;
     private long _fileBytes;
 
     /// <param name="openOutput">Tests only: where lines go instead of stdout or the file.</param>
-    public AccessLogWriter(AccessLogOptions options, IReadOnlyList<string> redactedQueryParameters, Func<Stream>? openOutput = null)
+    public AccessLogWriter(AccessLogOptions options, IReadOnlyList<string> redactedQueryParameters, Func<Stream>? openOutput = null, ILogger? logger = null, GatewayMetrics? metrics = null)
     {
         _options = options;
+        _logger = logger;
+        _metrics = metrics;
         _openOutput = openOutput;
         _formatter = new AccessLogFormatter(redactedQueryParameters);
 
@@ -92,6 +99,7 @@ internal sealed class AccessLogWriter : IAsyncDisposable
                 }
 
                 _buffer.Write(_line.WrittenSpan);
+                _bufferedLines++;
             }
 
             await FlushAsync().ConfigureAwait(false);
@@ -118,13 +126,21 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A full disk or a closed terminal must not stop the gateway; the next flush tries a fresh stream.
+            // A full disk or a closed terminal must not stop the gateway; the next flush tries a fresh stream. The
+            // batch's lines are counted as dropped, and the failure logged at most once a minute.
             _stream?.Dispose();
             _stream = null;
+            _metrics?.AccessLogDropped(_bufferedLines);
+            if (_logger is not null && (_lastFailureLog < 0 || Environment.TickCount64 - _lastFailureLog > 60_000))
+            {
+                _lastFailureLog = Environment.TickCount64;
+                LogWriteFailed(_logger, _options.Output, _bufferedLines, e.Message);
+            }
         }
         finally
         {
             _buffer.ResetWrittenCount();
+            _bufferedLines = 0;
         }
     }
 
@@ -193,6 +209,9 @@ internal sealed class AccessLogWriter : IAsyncDisposable
 
         File.Move(path, $"{path}.1");
     }
+
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "Access log output {Output} failed; {Lines} lines dropped (counted in gatehouse_access_log_dropped_total): {Error}")]
+    private static partial void LogWriteFailed(ILogger logger, string output, int lines, string error);
 
     public async ValueTask DisposeAsync()
     {

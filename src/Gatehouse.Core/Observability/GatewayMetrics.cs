@@ -81,7 +81,7 @@ internal sealed class GatewayMetrics
 
     public void ConfigReloaded(bool success) => _reloads.Add(1, new KeyValuePair<string, object?>("result", success ? "success" : "failure"));
 
-    public void AccessLogDropped() => _accessLogDropped.Add(1);
+    public void AccessLogDropped(long lines = 1) => _accessLogDropped.Add(lines);
 
     public void AuthFailed(string reason) => _authFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 

@@ -32,7 +32,8 @@ internal static class ObservabilitySetup
         {
             // Credentials that may travel in a query string: RFC 6750's access_token, the API key's parameter, the operator's list.
             IReadOnlyList<string> redacted = ["access_token", .. gateway.ApiKey?.QueryParameter is { } apiKey ? [apiKey] : Array.Empty<string>(), .. accessLog.RedactQuery];
-            services.AddSingleton(new AccessLogWriter(accessLog, redacted));
+            services.AddSingleton(sp => new AccessLogWriter(accessLog, redacted, null,
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("Gatehouse.AccessLog"), sp.GetRequiredService<GatewayMetrics>()));
             services.AddSingleton<GatewayTelemetry>(sp => new GatewayTelemetry(options, sp.GetRequiredService<GatewayMetrics>(), sp.GetRequiredService<AccessLogWriter>()));
         }
         else
