@@ -157,6 +157,30 @@ public class MetricsTests
     }
 
     [Fact]
+    public async Task AuthFailures_CountedByReason()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            consumers:
+              someone: { apiKeys: ["sha256:{{new string('a', 64)}}"] }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: keyed, match: { path: "/{**rest}" }, service: s, auth: { providers: [apiKey] } }
+            """);
+
+        using (var refused = await gateway.Client.GetAsync("/x"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        var text = await ScrapeAsync(gateway);
+
+        Assert.Matches(new Regex("""gatehouse_auth_failures_total\{[^}]*reason="unauthenticated"[^}]*\} [1-9]"""), text);
+        Assert.Matches(new Regex("""http_server_request_duration_seconds_count\{[^}]*http_response_status_code="401"[^}]*http_route="keyed"[^}]*\} 1\b"""), text);
+    }
+
+    [Fact]
     public async Task MetricsDisabled_NoMetricsEndpoint()
     {
         await using var backend = await TestBackend.StartEchoAsync();
