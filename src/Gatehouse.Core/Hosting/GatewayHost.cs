@@ -57,6 +57,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 KestrelSetup.Listen(k, adminUri, _ => { });
             });
             _admin = adminBuilder.Build();
+            AdminAuth.Use(_admin, _state, AdminAuth.IsLoopback(adminUri));
             AdminEndpoints.Map(_admin, this);
         }
     }
@@ -72,6 +73,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
     public string? AdminUrl => _admin is null ? null : Addresses(_admin).FirstOrDefault();
 
     internal GatewayState State => _state;
+
+    /// <summary>The proxy application's services (YARP's state for the admin API).</summary>
+    internal IServiceProvider ProxyServices => _app.Services;
 
     /// <summary>Loads, validates and compiles the config; throws <see cref="ConfigException"/> with every error.</summary>
     public static async Task<GatewayHost> CreateAsync(GatewayHostOptions options)
