@@ -74,6 +74,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     internal GatewayState State => _state;
 
+    /// <summary>The admin application, for tests that enumerate its endpoints; null when the admin listener is off.</summary>
+    internal WebApplication? AdminApp => _admin;
+
     /// <summary>The proxy application's services (YARP's state for the admin API).</summary>
     internal IServiceProvider ProxyServices => _app.Services;
 
