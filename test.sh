@@ -30,6 +30,13 @@ if ! command -v redis-server >/dev/null; then
     $sudo_cmd apt-get install -y -qq redis-server
 fi
 
+# The metrics tests check the exposition with promtool and scrape the gateway with a real Debian prometheus server.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq prometheus
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

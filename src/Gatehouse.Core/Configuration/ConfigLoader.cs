@@ -13,7 +13,7 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "services", "routes"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "services", "routes", "observability"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen", "token"];
@@ -150,6 +150,7 @@ public static class ConfigLoader
         var normalizationReader = reader.Mapping("pathNormalization", PathNormalizationOptions.Keys);
         var apiKeyReader = reader.Mapping("apiKey", ApiKeyOptions.Keys);
         var redisReader = reader.Mapping("redis", RedisOptions.Keys);
+        var observabilityReader = reader.Mapping("observability", Observability.ObservabilityOptions.Keys);
         return new GatewayOptions
         {
             Position = reader.Position,
@@ -181,6 +182,7 @@ public static class ConfigLoader
                 .ToList(),
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
+            Observability = observabilityReader is null ? new Observability.ObservabilityOptions() : Observability.ObservabilityOptions.Read(observabilityReader),
         };
     }
 

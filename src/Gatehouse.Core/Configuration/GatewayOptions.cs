@@ -71,6 +71,9 @@ public sealed record GatewayOptions : ConfigSection
 
     /// <summary>Routes in file order: the first route that matches a request wins.</summary>
     public IReadOnlyList<RouteOptions> Routes { get; init; } = [];
+
+    /// <summary>Access log, metrics and tracing; applied at start.</summary>
+    public Observability.ObservabilityOptions Observability { get; init; } = new();
 }
 
 public enum ForwardedHeader

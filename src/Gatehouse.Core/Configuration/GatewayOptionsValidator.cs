@@ -52,6 +52,12 @@ internal static class GatewayOptionsValidator
 
         var services = ValidateServices(options, diagnostics);
         ValidateRoutes(options, services, diagnostics);
+        if (options.Observability.AccessLog is { } accessLog)
+        {
+            Observability.AccessLogOptions.Validate(accessLog, diagnostics);
+        }
+
+        Observability.TracingOptions.Validate(options.Observability.Tracing, diagnostics);
     }
 
     private static void ValidateListeners(GatewayOptions options, ConfigDiagnostics diagnostics)

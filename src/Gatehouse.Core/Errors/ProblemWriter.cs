@@ -14,6 +14,7 @@ internal static class ProblemWriter
     private static readonly JsonEncodedText DetailName = JsonEncodedText.Encode("detail");
     private static readonly JsonEncodedText InstanceName = JsonEncodedText.Encode("instance");
     private static readonly JsonEncodedText RequestIdName = JsonEncodedText.Encode("requestId");
+    private static readonly JsonEncodedText TraceIdName = JsonEncodedText.Encode("traceId");
 
     public const string ContentType = "application/problem+json";
 
@@ -29,6 +30,12 @@ internal static class ProblemWriter
         {
             context.Abort();
             return Task.CompletedTask;
+        }
+
+        var telemetry = Observability.GatewayRequestTelemetry.Of(context);
+        if (telemetry is not null)
+        {
+            telemetry.Error = problem;
         }
 
         // Whatever a backend or an earlier stage put there does not describe this response.
@@ -76,6 +83,12 @@ internal static class ProblemWriter
 
             json.WriteString(InstanceName, context.Request.Path.Value);
             json.WriteString(RequestIdName, context.TraceIdentifier);
+            if (telemetry is { Trace.IsSet: true })
+            {
+                Span<char> traceId = stackalloc char[Observability.TraceContext.TraceIdLength];
+                telemetry.Trace.FormatTraceId(traceId);
+                json.WriteString(TraceIdName, traceId);
+            }
             json.WriteEndObject();
         }
 

@@ -42,6 +42,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(Gatehouse.Routing.RouteMatcher.ConfigureRouting);
         builder.Services.AddSingleton<IConfigChangeListener>(new ProxyApplyListener(this));
         GatewayPipeline.AddGatewayServices(builder.Services);
+        Observability.ObservabilitySetup.AddObservability(builder.Services, snapshot.Options);
         _app = builder.Build();
         GatewayPipeline.UseGateway(_app);
         _logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Host");
@@ -59,6 +60,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             _admin = adminBuilder.Build();
             AdminAuth.Use(_admin, _state, AdminAuth.IsLoopback(adminUri));
             AdminEndpoints.Map(_admin, this);
+            Observability.ObservabilitySetup.MapMetrics(_admin, _app.Services);
         }
     }
 
@@ -150,6 +152,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 _state.Swap(snapshot);
                 Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, reason, []);
                 LogReloaded(_logger, reason, snapshot.Generation, snapshot.Hash[..12]);
+                _app.Services.GetRequiredService<Observability.GatewayMetrics>().ConfigReloaded(success: true);
             }
             catch (ConfigException e)
             {
@@ -172,6 +175,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     private void RecordFailure(string reason, IReadOnlyList<ConfigError> errors)
     {
+        _app.Services.GetRequiredService<Observability.GatewayMetrics>().ConfigReloaded(success: false);
         Status = Status with { LastAttemptAt = DateTimeOffset.UtcNow, LastAttemptSucceeded = false, Reason = reason, Errors = errors };
         foreach (var error in errors)
         {
@@ -265,7 +269,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
 
         if (!before.Listen.Select(l => (l.Url, l.Protocols, l.Certificate?.Path)).SequenceEqual(after.Listen.Select(l => (l.Url, l.Protocols, l.Certificate?.Path)))
-            || before.Admin.Listen != after.Admin.Listen)
+            || before.Admin.Listen != after.Admin.Listen
+            || !Observability.ObservabilityOptions.SameSettings(before.Observability, after.Observability))
         {
             LogRestartNeeded(_logger);
         }
@@ -316,7 +321,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "Config reload ({Reason}) failed, the running config keeps serving")]
     private static partial void LogReloadFailed(ILogger logger, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The new config changes 'listen' or 'admin', or raises a limit past what the listeners were started with; those take effect on restart only. Everything else was applied.")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The new config changes 'listen', 'admin' or 'observability', or raises a limit past what the listeners were started with; those take effect on restart only. Everything else was applied.")]
     private static partial void LogRestartNeeded(ILogger logger);
 }
 

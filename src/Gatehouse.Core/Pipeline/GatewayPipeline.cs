@@ -39,7 +39,8 @@ internal static class GatewayPipeline
         services.AddReverseProxy()
             .AddTransforms<GatewayTransformProvider>()
             .AddTransforms<PathDenyTransformProvider>()
-            .AddTransforms<ResilienceTransformProvider>();
+            .AddTransforms<ResilienceTransformProvider>()
+            .AddTransforms<Observability.ObservabilityTransformProvider>();
     }
 
     /// <summary>Gives a compiled snapshot what it needs at run time (its rate limiters) before it goes live.</summary>

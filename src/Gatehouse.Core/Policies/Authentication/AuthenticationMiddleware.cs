@@ -37,6 +37,8 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
 
     private async Task AuthenticateAsync(HttpContext context, IdentityPolicy identity, CompiledRoute? route, AuthPolicy auth)
     {
+        // Stopped before the rest of the pipeline runs (a second Stop by using is a no-op).
+        using var span = Observability.GatewayTracing.StartStage("gatehouse.authenticate");
         Caller? caller = null;
         var bearerError = (string?)null;
         if (auth.ApiKey && FindApiKeyConsumer(context, identity) is { } consumer)
@@ -112,6 +114,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             context.Request.Headers.Authorization = default;
         }
 
+        span?.Dispose();
         await Forward(context, identity, route, authenticated: true);
     }
 

@@ -64,6 +64,8 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
 
     private async Task LimitAsync(HttpContext context, CompiledRoute route, RouteRateLimits limits)
     {
+        // Stopped before the rest of the pipeline runs (a second Stop by using is a no-op).
+        using var span = Observability.GatewayTracing.StartStage("gatehouse.rate_limit");
         var results = new RateLimitDecision[limits.Policies.Length];
         for (var i = 0; i < limits.Policies.Length; i++)
         {
@@ -87,6 +89,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
             }
         }
 
+        span?.Dispose();
         AddHeaders(context.Response.Headers, limits, results, default, limits.Policies.Length - 1, rejected: false);
         if (HasLease(results, default))
         {

@@ -24,6 +24,10 @@ internal sealed class ConnectTimeoutHttpClientFactory(ILogger<ForwarderHttpClien
     {
         base.ConfigureHandler(context, handler);
         handler.ConnectTimeout = ConnectTimeout(context.NewMetadata);
+
+        // The trace context is sent by Observability/ObservabilityTransformProvider for every request; HttpClient's
+        // propagator would overwrite it from Activity.Current, and its handler costs a check per request.
+        handler.ActivityHeadersPropagator = null;
     }
 
     internal static TimeSpan ConnectTimeout(IReadOnlyDictionary<string, string>? metadata) =>
