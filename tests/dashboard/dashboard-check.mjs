@@ -45,9 +45,9 @@ try {
   await page.goto(args.url, { timeout: TIMEOUT });
 
   if (args.token) {
-    await page.getByLabel("Token").waitFor({ state: "visible", timeout: TIMEOUT });
+    await page.getByLabel("Token", { exact: true }).waitFor({ state: "visible", timeout: TIMEOUT });
     console.log("progress login form shown");
-    await page.getByLabel("Token").fill(args.token);
+    await page.getByLabel("Token", { exact: true }).fill(args.token);
     await page.getByRole("button", { name: "Open dashboard" }).click();
   }
 
@@ -86,8 +86,8 @@ try {
   const reload = await text(page, "#reload");
 
   // The explain form.
-  await page.getByLabel("Method").selectOption("GET");
-  await page.getByLabel("URL").fill(args["explain-url"]);
+  await page.getByLabel("Method", { exact: true }).selectOption("GET");
+  await page.getByLabel("URL", { exact: true }).fill(args["explain-url"]);
   await page.getByRole("button", { name: "Explain" }).click();
   await page.locator("#explain-result [data-field=route]").waitFor({ timeout: TIMEOUT });
   const explained = await text(page, "#explain-result [data-field=route]");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Gatehouse.FunctionalTests.Common;
 
 namespace Gatehouse.FunctionalTests.Admin;
@@ -8,8 +9,10 @@ namespace Gatehouse.FunctionalTests.Admin;
 /// The dashboard end to end in Debian's headless Chromium, driven by tests/dashboard/dashboard-check.mjs
 /// (playwright-core; test.sh installs both): the page loads, its live figures change once this test sends traffic
 /// (req/s, 5xx share, p99, rate-limit rejections), target health and breaker show, and the explain form names the route.
+/// The gateway is the real <c>gatehouse run</c> in its own process: its /metrics then holds its own requests only,
+/// whatever other tests run in this process at the same time.
 /// </summary>
-public sealed class DashboardTests
+public sealed partial class DashboardTests
 {
     private const string Token = "dashboard-test-token-0123456789";
 
@@ -27,14 +30,18 @@ public sealed class DashboardTests
                 return context.Response.WriteAsync("backend");
             });
         });
-        var admin = withToken ? $"admin: {{ listen: \"http://127.0.0.1:0\", token: \"{Token}\" }}\n" : "";
-        await using var gateway = await TestGateway.StartAsync(admin + $$"""
+        var directory = Directory.CreateTempSubdirectory("gatehouse-dashboard-").FullName;
+        var config = Path.Combine(directory, "gatehouse.yaml");
+        await File.WriteAllTextAsync(config, $$"""
+            listen: ["http://127.0.0.1:0"]
+            admin: { listen: "http://127.0.0.1:0"{{(withToken ? $", token: \"{Token}\"" : "")}} }
+            observability: { accessLog: { enabled: false } }
             rateLimits:
               tight: { limit: 1, window: 1m }
             services:
               users:
                 targets: ["{{backend.Url}}"]
-                healthCheck: { path: /healthz, interval: 1s }
+                healthCheck: { path: /healthz, interval: 1s, timeout: 1s }
                 circuitBreaker: { failureRatio: 0.9, minimumRequests: 100000 }
             routes:
               - name: users
@@ -45,18 +52,21 @@ public sealed class DashboardTests
                 service: users
                 rateLimit: [tight]
             """);
-        var screenshot = Path.Combine(Path.GetTempPath(), $"gatehouse-dashboard-{Guid.NewGuid():N}.png");
+        await using var gateway = GatehouseProcess.Start("run", "--config", config, "--no-watch");
+        var proxy = await gateway.WaitForListeningAsync();
+        var admin = AdminUrl().Match(gateway.Output).Groups["url"].Value;
+        var screenshot = Path.Combine(directory, "dashboard.png");
         string[] extra = withToken ? ["--token", Token] : [];
 
         try
         {
-            var (exitCode, output) = await RunCheckAsync(gateway,
+            var (exitCode, output) = await RunCheckAsync(proxy,
             [
-                "--url", gateway.Host.AdminUrl + "/", "--route", "users", "--policy", "tight", "--service", "users",
+                "--url", admin + "/", "--route", "users", "--policy", "tight", "--service", "users",
                 "--explain-url", "http://api.example.com/api/users/42", "--screenshot", screenshot, .. extra,
             ]);
 
-            Assert.True(exitCode == 0, "dashboard-check failed:\n" + output);
+            Assert.True(exitCode == 0, "dashboard-check failed:\n" + output + "\ngatehouse:\n" + gateway.Output);
             Assert.Contains("\nok ", "\n" + output, StringComparison.Ordinal);
             Assert.Contains("\"explained\":\"users\"", output, StringComparison.Ordinal);
             Assert.Contains("\"breaker\":\"closed\"", output, StringComparison.Ordinal);
@@ -65,12 +75,12 @@ public sealed class DashboardTests
         }
         finally
         {
-            File.Delete(screenshot);
+            Directory.Delete(directory, recursive: true);
         }
     }
 
     /// <summary>Starts the script; once it says the page is live, sends traffic until it exits. Returns its exit code and output.</summary>
-    private static async Task<(int ExitCode, string Output)> RunCheckAsync(TestGateway gateway, string[] arguments)
+    private static async Task<(int ExitCode, string Output)> RunCheckAsync(Uri proxy, string[] arguments)
     {
         var script = Script;
         var info = new ProcessStartInfo("node", [script, .. arguments])
@@ -111,7 +121,7 @@ public sealed class DashboardTests
         {
             if (await Task.WhenAny(pageLive.Task, exited).WaitAsync(stop.Token) == pageLive.Task)
             {
-                await SendTrafficUntilAsync(gateway, exited, stop.Token);
+                await SendTrafficUntilAsync(proxy, exited, stop.Token);
             }
 
             await exited.WaitAsync(stop.Token);
@@ -133,8 +143,9 @@ public sealed class DashboardTests
     }
 
     /// <summary>Successes and 500s on the watched route, and requests beyond the tight rate limit, until the script is done.</summary>
-    private static async Task SendTrafficUntilAsync(TestGateway gateway, Task done, CancellationToken cancellationToken)
+    private static async Task SendTrafficUntilAsync(Uri proxy, Task done, CancellationToken cancellationToken)
     {
+        using var client = TestGateway.NewClient(proxy);
         var i = 0;
         while (!done.IsCompleted && !cancellationToken.IsCancellationRequested)
         {
@@ -144,7 +155,7 @@ public sealed class DashboardTests
                 3 => "/api/limited/x",
                 _ => "/api/users/" + i,
             };
-            using var response = await gateway.Client.GetAsync(path, cancellationToken);
+            using var response = await client.GetAsync(path, cancellationToken);
             await Task.Delay(10, cancellationToken);
         }
     }
@@ -165,4 +176,7 @@ public sealed class DashboardTests
             throw new FileNotFoundException("tests/dashboard/dashboard-check.mjs not found above the test output directory");
         }
     }
+
+    [GeneratedRegex(@"admin on (?<url>http://[^;,\s]+)")]
+    private static partial Regex AdminUrl();
 }
