@@ -8,8 +8,11 @@ namespace Gatehouse.FunctionalTests.Admin;
 /// <summary>The hand-written OpenAPI document and the endpoints the admin listener maps must agree.</summary>
 public sealed class OpenApiDocumentTests
 {
-    /// <summary>Documented here, mapped by other units onto the same listener (the cache's purge; observability's metrics).</summary>
-    private static readonly HashSet<(string Method, string Path)> MappedElsewhere = [("POST", "/cache/purge"), ("GET", "/metrics")];
+    /// <summary>
+    /// Documented here, mapped by another unit onto the same listener only when it is in the build (the response
+    /// cache's purge). <c>/metrics</c> (observability) is mapped with metrics on, as in these tests, so it is checked.
+    /// </summary>
+    private static readonly HashSet<(string Method, string Path)> MappedElsewhere = [("POST", "/cache/purge")];
 
     private static readonly string[] Methods = ["get", "put", "post", "delete", "patch", "head", "options"];
 
