@@ -194,7 +194,7 @@ internal static class AdminJson
         json.WriteStartObject();
         json.WriteStartObject("request");
         json.WriteString("method", result.Request.Method);
-        json.WriteString("url", result.Request.Url.ToString());
+        json.WriteString("url", ConfigJson.Scrub(result.Request.Url.ToString()));
         json.WriteStartObject("headers");
         foreach (var (name, value) in result.Request.Headers)
         {
