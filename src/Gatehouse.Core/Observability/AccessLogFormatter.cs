@@ -57,10 +57,15 @@ internal sealed class AccessLogFormatter : IDisposable
     private static readonly JsonEncodedText ErrorType = JsonEncodedText.Encode("error_type");
     private static readonly JsonEncodedText Retries = JsonEncodedText.Encode("retries");
 
+    /// <summary>Longest path, query or user agent written, in characters: a line's size must not be the client's choice.</summary>
+    internal const int MaxFieldChars = 2048;
+
     private static readonly double NanosecondsPerTick = 1_000_000_000.0 / Stopwatch.Frequency;
 
     private readonly string[] _redacted;
-    private readonly Utf8JsonWriter _json = new(Stream.Null);
+    // Relaxed escaping: the line is read by log shippers, never embedded in HTML, so '&' or '<' need no \u escapes;
+    // quotes, backslashes and control characters are still escaped (a line can never be split or broken).
+    private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     private readonly StringBuilder _query = new();
 
     public AccessLogFormatter(IReadOnlyList<string> redactedQueryParameters) => _redacted = [.. redactedQueryParameters];
@@ -112,11 +117,11 @@ internal sealed class AccessLogFormatter : IDisposable
         json.WriteEndObject();
 
         json.WriteStartObject(Url);
-        json.WriteString(PathName, t.Path);
+        json.WriteString(PathName, Cap(t.Path));
         if (!string.IsNullOrEmpty(t.Query) && t.Query.Length > 1)
         {
             // ECS url.query has no leading '?'.
-            WriteQuery(json, t.Query.AsSpan(1));
+            WriteQuery(json, Cap(t.Query.AsSpan(1)));
         }
 
         json.WriteEndObject();
@@ -136,7 +141,7 @@ internal sealed class AccessLogFormatter : IDisposable
         if (t.UserAgent is { } userAgent)
         {
             json.WriteStartObject(UserAgent);
-            json.WriteString(Original, userAgent);
+            json.WriteString(Original, Cap(userAgent.AsSpan()));
             json.WriteEndObject();
         }
 
@@ -198,6 +203,11 @@ internal sealed class AccessLogFormatter : IDisposable
         output.GetSpan(1)[0] = (byte)'\n';
         output.Advance(1);
     }
+
+    private static ReadOnlySpan<char> Cap(ReadOnlySpan<char> value) =>
+        value.Length <= MaxFieldChars ? value
+        : char.IsHighSurrogate(value[MaxFieldChars - 1]) ? value[..(MaxFieldChars - 1)]
+        : value[..MaxFieldChars];
 
     private void WriteQuery(Utf8JsonWriter json, ReadOnlySpan<char> query)
     {

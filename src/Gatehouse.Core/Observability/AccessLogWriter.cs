@@ -15,18 +15,30 @@ internal sealed class AccessLogWriter : IAsyncDisposable
 {
     private const int FlushBytes = 64 * 1024;
 
+    // stdout is usually a pipe shared with the console logger: a write of at most PIPE_BUF (4096 on Linux) bytes is
+    // atomic, so whole lines never interleave with a log message.
+    private const int PipeAtomicBytes = 4096;
+
+    // After a flush the writer rests this long before draining again, so that under load lines go out in large
+    // batches (one write per ~20ms, not one wake-up and one syscall per request). Lines appear within about this delay.
+    private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(20);
+
     private readonly Channel<GatewayRequestTelemetry> _queue;
     private readonly AccessLogFormatter _formatter;
     private readonly AccessLogOptions _options;
     private readonly ArrayBufferWriter<byte> _buffer = new(FlushBytes * 2);
+    private readonly ArrayBufferWriter<byte> _line = new(1024);
     private readonly Task _loop;
+    private readonly Func<Stream>? _openOutput;
     private ObjectPool<GatewayRequestTelemetry>? _pool;
     private Stream? _stream;
     private long _fileBytes;
 
-    public AccessLogWriter(AccessLogOptions options, IReadOnlyList<string> redactedQueryParameters)
+    /// <param name="openOutput">Tests only: where lines go instead of stdout or the file.</param>
+    public AccessLogWriter(AccessLogOptions options, IReadOnlyList<string> redactedQueryParameters, Func<Stream>? openOutput = null)
     {
         _options = options;
+        _openOutput = openOutput;
         _formatter = new AccessLogFormatter(redactedQueryParameters);
 
         // Wait mode with TryWrite: a full queue makes TryWrite return false, so the drop is seen and counted.
@@ -38,7 +50,7 @@ internal sealed class AccessLogWriter : IAsyncDisposable
             AllowSynchronousContinuations = false,
         });
         // A file that cannot be opened fails the start, not the first request's line.
-        _stream = options.IsStdout ? null : Open();
+        _stream = options.IsStdout || openOutput is not null ? null : Open();
         _loop = Task.Run(RunAsync);
     }
 
@@ -56,23 +68,37 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         {
             while (reader.TryRead(out var telemetry))
             {
+                _line.ResetWrittenCount();
                 try
                 {
-                    _formatter.Write(telemetry, _buffer);
+                    _formatter.Write(telemetry, _line);
                     Written++;
+                }
+                catch (ArgumentException)
+                {
+                    // A value that is not valid UTF-16 (a lone surrogate): the line is skipped, the writer goes on.
+                    continue;
                 }
                 finally
                 {
                     _pool?.Return(telemetry);
                 }
 
-                if (_buffer.WrittenCount >= FlushBytes)
+                // Rotation falls between lines: a line that would take the file past its size starts the next file.
+                if (_buffer.WrittenCount + _line.WrittenCount > (_options.IsStdout ? PipeAtomicBytes : FlushBytes) || (RotatesBySize && _fileBytes + _buffer.WrittenCount + _line.WrittenCount > _options.MaxFileBytes))
                 {
                     await FlushAsync().ConfigureAwait(false);
+                    await RotateIfFullAsync(_line.WrittenCount).ConfigureAwait(false);
                 }
+
+                _buffer.Write(_line.WrittenSpan);
             }
 
             await FlushAsync().ConfigureAwait(false);
+            if (!reader.Completion.IsCompleted)
+            {
+                await Task.Delay(BatchDelay).ConfigureAwait(false);
+            }
         }
     }
 
@@ -86,18 +112,11 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         try
         {
             var stream = _stream ??= Open();
-            if (!_options.IsStdout && _fileBytes > 0 && _fileBytes + _buffer.WrittenCount > _options.MaxFileBytes)
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-                Rotate();
-                stream = _stream = Open();
-            }
-
             await stream.WriteAsync(_buffer.WrittenMemory).ConfigureAwait(false);
             await stream.FlushAsync().ConfigureAwait(false);
             _fileBytes += _buffer.WrittenCount;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A full disk or a closed terminal must not stop the gateway; the next flush tries a fresh stream.
             _stream?.Dispose();
@@ -109,8 +128,40 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         }
     }
 
+    private bool RotatesBySize => !_options.IsStdout && _openOutput is null;
+
+    private async Task RotateIfFullAsync(int next)
+    {
+        if (!RotatesBySize || _fileBytes == 0 || _fileBytes + next <= _options.MaxFileBytes)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_stream is not null)
+            {
+                await _stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _stream = null;
+            Rotate();
+            _stream = Open();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Rotation failed (e.g. a full disk): the next flush tries a fresh stream.
+            _stream = null;
+        }
+    }
+
     private Stream Open()
     {
+        if (_openOutput is not null)
+        {
+            return _openOutput();
+        }
+
         if (_options.IsStdout)
         {
             return Console.OpenStandardOutput();

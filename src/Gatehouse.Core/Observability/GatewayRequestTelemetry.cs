@@ -47,6 +47,9 @@ public sealed class GatewayRequestTelemetry
 
     internal Activity? UpstreamActivity;
 
+    /// <summary>Counts the response body when the access log is on; reused with this object.</summary>
+    internal CountingResponseBody? ResponseBody;
+
     /// <summary>The target (YARP destination id) of the last try.</summary>
     public string? Target { get; set; }
 

@@ -61,6 +61,7 @@ internal sealed class GatewayTelemetry
             var userAgent = request.Headers.UserAgent;
             telemetry.UserAgent = userAgent.Count == 1 ? userAgent[0] : null;
             telemetry.RequestBodyBytes = request.ContentLength;
+            (telemetry.ResponseBody ??= new CountingResponseBody()).Attach(context);
         }
 
         if (_tracing)
@@ -110,6 +111,7 @@ internal sealed class GatewayTelemetry
     {
         var now = Stopwatch.GetTimestamp();
         context.Features.Set<GatewayRequestTelemetry>(null);
+        telemetry.ResponseBody?.Detach(context);
         telemetry.DurationTicks = now - telemetry.StartTimestamp;
         var response = context.Response;
         telemetry.StatusCode = response.StatusCode;
@@ -148,13 +150,16 @@ internal sealed class GatewayTelemetry
                 : "allowed";
         }
 
-        if (context.User is CallerPrincipal caller)
+        // Not context.User: its getter makes an empty principal for every anonymous request.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.Authentication.IHttpAuthenticationFeature>()?.User is CallerPrincipal caller)
         {
             telemetry.Consumer ??= caller.Caller.Consumer;
         }
 
         if (telemetry.Activity is { } activity)
         {
+            telemetry.Path ??= context.Request.Path.Value;
+            telemetry.ClientAddress ??= context.Connection.RemoteIpAddress;
             FinishServerSpan(activity, telemetry);
         }
 
@@ -163,7 +168,7 @@ internal sealed class GatewayTelemetry
         {
             telemetry.ClientAddress = context.Connection.RemoteIpAddress;
             telemetry.RequestId = context.TraceIdentifier;
-            telemetry.ResponseBodyBytes = response.ContentLength;
+            telemetry.ResponseBodyBytes = response.ContentLength ?? telemetry.ResponseBody?.Count;
             if (accessLog.TryEnqueue(telemetry))
             {
                 return;
@@ -224,6 +229,8 @@ internal sealed class GatewayTelemetry
         var route = telemetry.RouteName;
         activity.DisplayName = route is null ? telemetry.Method : telemetry.Method + " " + route;
         activity.SetTag("http.request.method", telemetry.Method);
+        activity.SetTag("url.path", telemetry.Path);
+        activity.SetTag("client.address", telemetry.ClientAddress?.ToString());
         activity.SetTag("http.response.status_code", telemetry.StatusCode);
         if (route is not null)
         {

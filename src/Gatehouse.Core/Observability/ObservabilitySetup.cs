@@ -65,7 +65,9 @@ internal static class ObservabilitySetup
                 .AddOtlpExporter(o =>
                 {
                     o.Protocol = OtlpExportProtocol.HttpProtobuf;
-                    o.Endpoint = new Uri(endpoint.TrimEnd('/') + "/v1/traces");
+                    // The base address, as OTEL_EXPORTER_OTLP_ENDPOINT; a full /v1/traces address is taken as it is.
+                    var address = endpoint.TrimEnd('/');
+                    o.Endpoint = new Uri(address.EndsWith("/v1/traces", StringComparison.Ordinal) ? address : address + "/v1/traces");
                     o.BatchExportProcessorOptions = new BatchExportProcessorOptions<System.Diagnostics.Activity>
                     {
                         MaxQueueSize = 8192,

@@ -62,7 +62,12 @@ internal sealed class ObservabilityTransformProvider(GatewayTelemetry telemetry)
                 }
 
                 var headers = transform.ProxyRequest.Headers;
-                headers.Remove(HeaderNames.TraceParent);
+                if (httpContext.Request.Headers.TraceParent.Count > 0)
+                {
+                    // The client's, copied by the forwarder: the backend's parent is the gateway, not the client.
+                    headers.Remove(HeaderNames.TraceParent);
+                }
+
                 headers.TryAddWithoutValidation(HeaderNames.TraceParent, request.Trace.ToTraceparent(parentSpan));
             }
 

@@ -109,6 +109,54 @@ public class MetricsTests
     }
 
     [Fact]
+    public async Task Reloads_CountedByResult_ConfigInfoCarriesTheNewHash()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        var config = $$"""
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: reload-metrics, match: { path: "/one/{**rest}" }, service: s }
+            """;
+        await using var gateway = await TestGateway.StartAsync(config);
+
+        await gateway.RewriteConfigAsync(config + "\n  - { name: reload-metrics-2, match: { path: \"/two\" }, service: s }\n");
+        await gateway.RewriteConfigAsync(config + "\n  - { name: broken, service: nowhere }\n", expectRefusal: true);
+        var text = await ScrapeAsync(gateway);
+
+        Assert.Matches(new Regex("""gatehouse_config_reloads_total\{[^}]*result="success"[^}]*\} [1-9]"""), text);
+        Assert.Matches(new Regex("""gatehouse_config_reloads_total\{[^}]*result="failure"[^}]*\} [1-9]"""), text);
+        Assert.Contains($"hash=\"{gateway.Host.Status.Hash[..12]}\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BreakerOpens_TransitionCountedAndStateIsOpen()
+    {
+        await using var backend = await FaultBackend.StartAsync();
+        backend.Fault = Fault.Status;
+        backend.Status = 503;
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              breaker-metrics:
+                targets: ["{{backend.Url}}"]
+                circuitBreaker: { failureRatio: 0.5, minimumRequests: 2, window: 10s, breakFor: 1m }
+            routes:
+              - { name: breaker-route, match: { path: "/{**rest}" }, service: breaker-metrics }
+            """);
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/x");
+        }
+
+        var text = await ScrapeAsync(gateway);
+
+        Assert.Matches(new Regex("""gatehouse_circuit_breaker_state\{[^}]*service="breaker-metrics"[^}]*\} 1\b"""), text);
+        Assert.Matches(new Regex("""gatehouse_circuit_breaker_transitions_total\{[^}]*service="breaker-metrics"[^}]*to="open"[^}]*\} 1\b"""), text);
+        Assert.Matches(new Regex("""http_server_request_duration_seconds_count\{[^}]*http_response_status_code="503"[^}]*http_route="breaker-route"[^}]*\}"""), text);
+    }
+
+    [Fact]
     public async Task MetricsDisabled_NoMetricsEndpoint()
     {
         await using var backend = await TestBackend.StartEchoAsync();

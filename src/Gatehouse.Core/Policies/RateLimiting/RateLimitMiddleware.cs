@@ -36,6 +36,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
         }
 
         // Every decision local: no await, no state machine.
+        var span = Observability.GatewayTracing.StartStage("gatehouse.rate_limit");
         var results = limits.Policies.Length == 1 ? null : new RateLimitDecision[limits.Policies.Length];
         var single = default(RateLimitDecision);
         for (var i = 0; i < limits.Policies.Length; i++)
@@ -53,11 +54,13 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
 
             if (Refuses(policy, decision, route.Name))
             {
+                span?.Dispose();
                 ReleaseLeases(results, single, i);
                 return Reject(context, limits, results, single, i);
             }
         }
 
+        span?.Dispose();
         AddHeaders(context.Response.Headers, limits, results, single, limits.Policies.Length - 1, rejected: false);
         return HasLease(results, single) ? ForwardAndRelease(context, results, single) : next(context);
     }

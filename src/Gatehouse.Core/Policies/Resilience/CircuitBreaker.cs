@@ -32,6 +32,11 @@ internal sealed class CircuitBreaker
     // While open: when the next probe may go. While half-open: when a lost probe may be replaced.
     private long _probeAt;
 
+    // Transitions so far, for gatehouse.circuit_breaker.transitions (an observable counter reads them).
+    private long _opened;
+    private long _halfOpened;
+    private long _closed;
+
     public CircuitBreaker(string service, CircuitBreakerOptions options, TimeProvider time)
     {
         Service = service;
@@ -46,6 +51,8 @@ internal sealed class CircuitBreaker
     public CircuitBreakerOptions Options { get; }
 
     public CircuitState State => (CircuitState)Volatile.Read(ref _state);
+
+    public (long Opened, long HalfOpened, long Closed) Transitions => (Volatile.Read(ref _opened), Volatile.Read(ref _halfOpened), Volatile.Read(ref _closed));
 
     /// <summary>
     /// Whether a request may go to the backend. <paramref name="probe"/> is set for the one request that tests a
@@ -66,6 +73,7 @@ internal sealed class CircuitBreaker
         {
             // Won the race for the probe slot: exactly one request tests the backend.
             Volatile.Write(ref _state, (int)CircuitState.HalfOpen);
+            Interlocked.Increment(ref _halfOpened);
             ResilienceLog.BreakerHalfOpen(logger, Service);
             probe = true;
             return true;
@@ -88,6 +96,7 @@ internal sealed class CircuitBreaker
             {
                 _calls.Reset();
                 Volatile.Write(ref _state, (int)CircuitState.Closed);
+                Interlocked.Increment(ref _closed);
                 ResilienceLog.BreakerClosed(logger, Service);
             }
 
@@ -129,6 +138,7 @@ internal sealed class CircuitBreaker
         Volatile.Write(ref _probeAt, _time.GetTimestamp() + _breakTicks);
         if (Interlocked.Exchange(ref _state, (int)CircuitState.Open) != (int)CircuitState.Open)
         {
+            Interlocked.Increment(ref _opened);
             ResilienceLog.BreakerOpened(logger, Service, reason, Options.BreakFor.TotalSeconds);
         }
     }

@@ -23,6 +23,8 @@ internal sealed class ResilienceMetrics
         _timeouts = meter.CreateCounter<long>("gatehouse.resilience.timeouts", unit: "{request}", description: "Requests that got no response headers within the response timeout.");
         meter.CreateObservableGauge("gatehouse.circuit_breaker.state", () => Observe(state), unit: "{state}",
             description: "Circuit breaker state per service: 0 closed, 1 open, 2 half-open.");
+        meter.CreateObservableCounter("gatehouse.circuit_breaker.transitions", () => ObserveTransitions(state), unit: "{transition}",
+            description: "Circuit breaker transitions per service, by the state entered (open, half_open, closed).");
     }
 
     public void Retried(string service, string reason) =>
@@ -32,6 +34,21 @@ internal sealed class ResilienceMetrics
         _rejected.Add(1, new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("reason", reason));
 
     public void TimedOut(string service) => _timeouts.Add(1, new KeyValuePair<string, object?>("service", service));
+
+    private static IEnumerable<Measurement<long>> ObserveTransitions(GatewayState state)
+    {
+        foreach (var (service, resilience) in state.Current.Resilience)
+        {
+            if (resilience.Breaker is { } breaker)
+            {
+                var (opened, halfOpened, closed) = breaker.Transitions;
+                var serviceTag = new KeyValuePair<string, object?>("service", service);
+                yield return new Measurement<long>(opened, serviceTag, new KeyValuePair<string, object?>("to", "open"));
+                yield return new Measurement<long>(halfOpened, serviceTag, new KeyValuePair<string, object?>("to", "half_open"));
+                yield return new Measurement<long>(closed, serviceTag, new KeyValuePair<string, object?>("to", "closed"));
+            }
+        }
+    }
 
     private static IEnumerable<Measurement<int>> Observe(GatewayState state)
     {
