@@ -50,7 +50,12 @@ internal static class AdminEndpoints
         admin.MapGet("/explain", context => ExplainAsync(context, host));
 
         admin.MapGet("/openapi.json", context => WriteResourceAsync(context, AdminResources.OpenApi, "application/json"));
-        admin.MapGet("/", context => WriteResourceAsync(context, AdminResources.Dashboard, "text/html; charset=utf-8")).WithMetadata(AdminAuth.Anonymous);
+        admin.MapGet("/", context =>
+        {
+            context.Response.Headers.ContentSecurityPolicy = AdminResources.DashboardPolicy;
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return WriteResourceAsync(context, AdminResources.Dashboard, "text/html; charset=utf-8");
+        }).WithMetadata(AdminAuth.Anonymous);
     }
 
     /// <summary><c>GET /explain?method=GET&amp;url=http://host/path&amp;header=Name:value</c>: the foundation's explain, as JSON.</summary>
@@ -116,6 +121,32 @@ internal static class AdminResources
 
     /// <summary>The dashboard: one HTML page with its script and styles inline, nothing fetched from elsewhere.</summary>
     public static readonly ReadOnlyMemory<byte> Dashboard = Read("Gatehouse.Admin.dashboard.html");
+
+    /// <summary>
+    /// The page may run only its own inline script and styles (by hash) and talk only to this listener; it may not
+    /// be framed. Whatever ends up in a route name or an error message cannot run, and nothing loads from elsewhere.
+    /// </summary>
+    public static readonly string DashboardPolicy = ContentSecurityPolicy(Dashboard.Span);
+
+    internal static string ContentSecurityPolicy(ReadOnlySpan<byte> html)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(html);
+        return $"default-src 'none'; connect-src 'self'; img-src 'self' data:; script-src {Hashes(text, "script")}; style-src {Hashes(text, "style")}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    }
+
+    private static string Hashes(string html, string element)
+    {
+        var hashes = new List<string>();
+        for (var start = html.IndexOf($"<{element}>", StringComparison.Ordinal); start >= 0; start = html.IndexOf($"<{element}>", start, StringComparison.Ordinal))
+        {
+            start += element.Length + 2;
+            var end = html.IndexOf($"</{element}>", start, StringComparison.Ordinal);
+            var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(html[start..end]));
+            hashes.Add($"'sha256-{Convert.ToBase64String(hash)}'");
+        }
+
+        return hashes.Count == 0 ? "'none'" : string.Join(' ', hashes);
+    }
 
     private static byte[] Read(string name)
     {

@@ -202,9 +202,14 @@ public sealed class AdminApiTests : IAsyncLifetime
         var html = await response.Content.ReadAsStringAsync();
         Assert.Contains("<title>Gatehouse dashboard</title>", html, StringComparison.Ordinal);
 
-        // Works offline: no script, style or image from another origin.
+        // Works offline: no script, style or image from another origin; the policy forbids any and pins the inline code.
         Assert.DoesNotMatch(@"(src|href)\s*=\s*[""']?(https?:)?//", html);
         Assert.DoesNotContain("@import", html, StringComparison.Ordinal);
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+        Assert.Contains("connect-src 'self'", policy, StringComparison.Ordinal);
+        Assert.Matches("script-src 'sha256-[A-Za-z0-9+/=]{44}'", policy);
+        Assert.Matches("style-src 'sha256-[A-Za-z0-9+/=]{44}'", policy);
     }
 
     [Fact]
