@@ -65,7 +65,12 @@ internal sealed class AccessLogFormatter : IDisposable
     private readonly string[] _redacted;
     // Relaxed escaping: the line is read by log shippers, never embedded in HTML, so '&' or '<' need no \u escapes;
     // quotes, backslashes and control characters are still escaped (a line can never be split or broken).
-    private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    // The shape is fixed by this class and covered by tests, so the writer's structural checks are skipped.
+    private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        SkipValidation = true,
+    });
     private readonly StringBuilder _query = new();
 
     public AccessLogFormatter(IReadOnlyList<string> redactedQueryParameters) => _redacted = [.. redactedQueryParameters];

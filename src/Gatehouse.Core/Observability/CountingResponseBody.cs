@@ -7,8 +7,9 @@ namespace Gatehouse.Observability;
 /// <summary>
 /// Counts the response body bytes written through the response stream, for the access log's
 /// <c>http.response.body.bytes</c> when the response has no <c>Content-Length</c> (a backend's chunked or streamed
-/// body). Kestrel keeps no per-request byte count, so the stream is wrapped; the wrapper belongs to the pooled
-/// <see cref="GatewayRequestTelemetry"/>, so it costs no allocation. The forwarder and <c>ProblemWriter</c> write
+/// body). Kestrel keeps no per-request byte count, so the stream is wrapped, only when the backend's response has no
+/// <c>Content-Length</c> (the forwarder's response transform decides, before the body is copied); the wrapper belongs
+/// to the pooled <see cref="GatewayRequestTelemetry"/>, so it costs no allocation. The forwarder and <c>ProblemWriter</c> write
 /// through the stream; <see cref="Writer"/> is passed through uncounted.
 /// </summary>
 internal sealed class CountingResponseBody : Stream, IHttpResponseBodyFeature
@@ -17,6 +18,8 @@ internal sealed class CountingResponseBody : Stream, IHttpResponseBodyFeature
     private Stream _innerStream = null!;
 
     public long Count { get; private set; }
+
+    public bool Attached => _inner is not null;
 
     public void Attach(HttpContext context)
     {

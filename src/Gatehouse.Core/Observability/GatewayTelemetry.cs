@@ -61,7 +61,6 @@ internal sealed class GatewayTelemetry
             var userAgent = request.Headers.UserAgent;
             telemetry.UserAgent = userAgent.Count == 1 ? userAgent[0] : null;
             telemetry.RequestBodyBytes = request.ContentLength;
-            (telemetry.ResponseBody ??= new CountingResponseBody()).Attach(context);
         }
 
         if (_tracing)
@@ -111,7 +110,12 @@ internal sealed class GatewayTelemetry
     {
         var now = Stopwatch.GetTimestamp();
         context.Features.Set<GatewayRequestTelemetry>(null);
-        telemetry.ResponseBody?.Detach(context);
+        long? countedBytes = null;
+        if (telemetry.ResponseBody is { Attached: true } body)
+        {
+            countedBytes = body.Count;
+            body.Detach(context);
+        }
         telemetry.DurationTicks = now - telemetry.StartTimestamp;
         var response = context.Response;
         telemetry.StatusCode = response.StatusCode;
@@ -168,7 +172,7 @@ internal sealed class GatewayTelemetry
         {
             telemetry.ClientAddress = context.Connection.RemoteIpAddress;
             telemetry.RequestId = context.TraceIdentifier;
-            telemetry.ResponseBodyBytes = response.ContentLength ?? telemetry.ResponseBody?.Count;
+            telemetry.ResponseBodyBytes = response.ContentLength ?? countedBytes;
             if (accessLog.TryEnqueue(telemetry))
             {
                 return;
@@ -178,6 +182,18 @@ internal sealed class GatewayTelemetry
         }
 
         _pool.Return(telemetry);
+    }
+
+    /// <summary>
+    /// Called by the forwarder's response transform when the backend's response has no Content-Length: the access
+    /// log then counts the body as it is copied (a response with a length needs no counting).
+    /// </summary>
+    public void CountResponseBody(HttpContext context, GatewayRequestTelemetry telemetry)
+    {
+        if (_accessLog is not null && telemetry.ResponseBody is not { Attached: true })
+        {
+            (telemetry.ResponseBody ??= new CountingResponseBody()).Attach(context);
+        }
     }
 
     /// <summary>Called by the forwarder's request transform before each try.</summary>

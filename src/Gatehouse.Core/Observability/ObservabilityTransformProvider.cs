@@ -78,7 +78,12 @@ internal sealed class ObservabilityTransformProvider(GatewayTelemetry telemetry)
         {
             if (GatewayRequestTelemetry.Of(transform.HttpContext) is { UpstreamStartTimestamp: not 0 } request)
             {
-                telemetry.CloseUpstreamTry(request, transform.ProxyResponse is { } response ? (int)response.StatusCode : 0, Stopwatch.GetTimestamp());
+                var response = transform.ProxyResponse;
+                telemetry.CloseUpstreamTry(request, response is null ? 0 : (int)response.StatusCode, Stopwatch.GetTimestamp());
+                if (response is not null && response.Content.Headers.ContentLength is null)
+                {
+                    telemetry.CountResponseBody(transform.HttpContext, request);
+                }
             }
 
             return ValueTask.CompletedTask;
