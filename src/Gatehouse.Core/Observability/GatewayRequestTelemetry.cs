@@ -56,7 +56,7 @@ public sealed class GatewayRequestTelemetry
     /// <summary>The authenticated consumer (API key owner or token subject), if any.</summary>
     public string? Consumer { get; set; }
 
-    /// <summary>The rate-limit outcome: <c>allowed</c>, <c>rejected</c>, <c>shadow_rejected</c>, or null when the route has none.</summary>
+    /// <summary>The rate-limit outcome: <c>allowed</c>, <c>shadow_rejected</c>, <c>rejected</c>, <c>store_failed</c> (refused: Redis unreachable), or null when no limit ran.</summary>
     public string? RateLimitDecision { get; set; }
 
     /// <summary>The response cache's result for this request (<c>hit</c>, <c>miss</c>, <c>stale</c>, <c>bypass</c>, ...), or null; set by the cache stage.</summary>

@@ -116,6 +116,7 @@ internal sealed class GatewayTelemetry
             countedBytes = body.Count;
             body.Detach(context);
         }
+
         telemetry.DurationTicks = now - telemetry.StartTimestamp;
         var response = context.Response;
         telemetry.StatusCode = response.StatusCode;
@@ -145,13 +146,6 @@ internal sealed class GatewayTelemetry
             {
                 metrics.CacheResult(route.Name, cache);
             }
-        }
-
-        if (route?.RateLimits is not null)
-        {
-            telemetry.RateLimitDecision ??= telemetry.Error == GatewayProblem.RateLimited ? "rejected"
-                : telemetry.Error == GatewayProblem.RateLimitUnavailable ? "store_failed"
-                : "allowed";
         }
 
         // Not context.User: its getter makes an empty principal for every anonymous request.

@@ -109,6 +109,7 @@ public class AccessLogTests
         Assert.Equal(401, refused.GetProperty("http").GetProperty("response").GetProperty("status_code").GetInt32());
         Assert.Equal("unauthenticated", refused.GetProperty("gatehouse").GetProperty("error_type").GetString());
         Assert.Equal("failure", refused.GetProperty("event").GetProperty("outcome").GetString());
+        Assert.False(refused.GetProperty("gatehouse").TryGetProperty("rate_limit", out _), "authentication refused it before any limit ran");
 
         var text = await File.ReadAllTextAsync(log);
         Assert.DoesNotContain(ApiKey, text, StringComparison.Ordinal);
@@ -153,6 +154,33 @@ public class AccessLogTests
         var last = ReadLines(log + ".1")[^1].GetProperty("url").GetProperty("path").GetString()!;
         var next = ReadLines(log)[0].GetProperty("url").GetProperty("path").GetString()!;
         Assert.Equal(int.Parse(last["/rotate/".Length..], System.Globalization.CultureInfo.InvariantCulture) + 1, int.Parse(next["/rotate/".Length..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task AccessLog_RateLimitOutcomes_AllowedShadowRejectedRejected()
+    {
+        var log = TempLog();
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            observability: { accessLog: { output: "{{log}}" } }
+            rateLimits:
+              trial: { limit: 1, window: 1m, key: ip, mode: shadow }
+              strict: { limit: 1, window: 1m, key: ip }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: shadowed, match: { path: "/shadowed" }, service: s, rateLimit: [trial] }
+              - { name: strict, match: { path: "/strict" }, service: s, rateLimit: [strict] }
+            """);
+
+        foreach (var path in new[] { "/shadowed", "/shadowed", "/strict", "/strict" })
+        {
+            using var response = await gateway.Client.GetAsync(path);
+        }
+
+        var outcomes = (await WaitForLinesAsync(log, 4)).Select(l => l.GetProperty("gatehouse").GetProperty("rate_limit").GetString()).ToList();
+
+        Assert.Equal(["allowed", "shadow_rejected", "allowed", "rejected"], outcomes);
     }
 
     [Fact]

@@ -61,6 +61,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
         }
 
         span?.Dispose();
+        RecordAdmitted(context, results, single);
         AddHeaders(context.Response.Headers, limits, results, single, limits.Policies.Length - 1, rejected: false);
         return HasLease(results, single) ? ForwardAndRelease(context, results, single) : next(context);
     }
@@ -78,6 +79,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
             if (decision.StoreFailed && !decision.Allowed)
             {
                 ReleaseLeases(results, default, i);
+                Record(context, "store_failed");
                 await ProblemWriter.WriteAsync(context, GatewayProblem.RateLimitUnavailable,
                     $"The rate limit '{policy.Name}' is shared through Redis, which cannot be reached; the policy refuses rather than admits uncounted requests.",
                     retryAfter: "1");
@@ -93,6 +95,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
         }
 
         span?.Dispose();
+        RecordAdmitted(context, results, default);
         AddHeaders(context.Response.Headers, limits, results, default, limits.Policies.Length - 1, rejected: false);
         if (HasLease(results, default))
         {
@@ -127,6 +130,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
         var policy = limits.Policies[rejectedAt];
         var decision = results is null ? single : results[rejectedAt];
         LogRejected(logger, policy.Name, context.TraceIdentifier);
+        Record(context, "rejected");
         var headers = new HeaderDictionary();
         AddHeaders(headers, limits, results, single, rejectedAt, rejected: true);
         return ProblemWriter.WriteAsync(context, GatewayProblem.RateLimited,
@@ -189,6 +193,22 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
             headers["X-RateLimit-Remaining"] = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);
             headers["X-RateLimit-Reset"] = Seconds.Text(decision.Reset);
         }
+    }
+
+    /// <summary>The outcome for the access log (<c>gatehouse.rate_limit</c>), when observability is on.</summary>
+    private static void Record(HttpContext context, string outcome)
+    {
+        if (Observability.GatewayRequestTelemetry.Of(context) is { } telemetry)
+        {
+            telemetry.RateLimitDecision = outcome;
+        }
+    }
+
+    /// <summary>Admitted: <c>shadow_rejected</c> when a shadow policy would have refused, else <c>allowed</c>.</summary>
+    private static void RecordAdmitted(HttpContext context, RateLimitDecision[]? results, RateLimitDecision single)
+    {
+        var shadowRejected = results is null ? !single.Allowed : Array.Exists(results, static d => !d.Allowed);
+        Record(context, shadowRejected ? "shadow_rejected" : "allowed");
     }
 
     private static bool HasLease(RateLimitDecision[]? results, RateLimitDecision single)
