@@ -14,6 +14,15 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error
 
+# The dashboard is tested end to end in Debian's headless Chromium, driven by npm playwright-core (tests/dashboard),
+# which uses /usr/bin/chromium and downloads no browser of its own.
+if [ ! -x /usr/bin/chromium ]; then
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq chromium
+fi
+npm ci --prefix tests/dashboard --no-audit --no-fund --loglevel=error
+
 # Rate limits shared between gateways are tested against a real Debian redis-server, which the tests start themselves.
 if ! command -v redis-server >/dev/null; then
     sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

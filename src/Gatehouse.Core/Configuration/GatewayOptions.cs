@@ -78,7 +78,9 @@ public sealed record GatewayOptions : ConfigSection
 
 public enum ForwardedHeader
 {
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("X-Forwarded-For")]
     XForwardedFor,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("Forwarded")]
     Forwarded,
 }
 
@@ -122,6 +124,19 @@ public sealed record AdminOptions : ConfigSection
 {
     /// <summary>Default <c>http://127.0.0.1:9901</c>; empty string turns the admin listener off.</summary>
     public string Listen { get; init; } = "http://127.0.0.1:9901";
+
+    /// <summary>
+    /// Bearer token every admin endpoint but <c>/healthz</c> and <c>/readyz</c> requires when set; required when
+    /// <see cref="Listen"/> is not a loopback address. Usually <c>${GATEHOUSE_ADMIN_TOKEN}</c>. At least 16 characters.
+    /// </summary>
+    public string? Token { get; init; }
+
+    // Records print every member; the token must never reach a log line or an exception message.
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Listen = ").Append(Listen).Append(", Token = ").Append(Token is null ? "null" : "***");
+        return true;
+    }
 }
 
 public enum LoadBalancingMode

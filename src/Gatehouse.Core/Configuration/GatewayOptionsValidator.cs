@@ -116,6 +116,15 @@ internal static class GatewayOptionsValidator
             {
                 diagnostics.Error(options.Admin.PositionOf("listen"), $"admin.listen '{options.Admin.Listen}' must name an IP address or localhost, not a host name");
             }
+            else if (options.Admin.Token is null && !Admin.AdminAuth.IsLoopback(admin))
+            {
+                diagnostics.Error(options.Admin.PositionOf("listen"), $"admin.listen '{options.Admin.Listen}' is not a loopback address: set admin.token (e.g. token: \"${{GATEHOUSE_ADMIN_TOKEN}}\") so that the admin API requires a bearer token");
+            }
+
+            if (options.Admin.Token is { Length: < Admin.AdminAuth.MinTokenLength })
+            {
+                diagnostics.Error(options.Admin.PositionOf("token"), $"admin.token must be at least {Admin.AdminAuth.MinTokenLength} characters (a random one: openssl rand -hex 32)");
+            }
         }
     }
 

@@ -58,6 +58,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 KestrelSetup.Listen(k, adminUri, _ => { });
             });
             _admin = adminBuilder.Build();
+            AdminAuth.Use(_admin, _state, AdminAuth.IsLoopback(adminUri));
             AdminEndpoints.Map(_admin, this);
             Observability.ObservabilitySetup.MapMetrics(_admin, _app.Services);
         }
@@ -74,6 +75,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
     public string? AdminUrl => _admin is null ? null : Addresses(_admin).FirstOrDefault();
 
     internal GatewayState State => _state;
+
+    /// <summary>The admin application, for tests that enumerate its endpoints; null when the admin listener is off.</summary>
+    internal WebApplication? AdminApp => _admin;
+
+    /// <summary>The proxy application's services (YARP's state for the admin API).</summary>
+    internal IServiceProvider ProxyServices => _app.Services;
 
     /// <summary>Loads, validates and compiles the config; throws <see cref="ConfigException"/> with every error.</summary>
     public static async Task<GatewayHost> CreateAsync(GatewayHostOptions options)

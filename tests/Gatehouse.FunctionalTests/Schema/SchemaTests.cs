@@ -130,7 +130,7 @@ public partial class SchemaTests
     {
         public Placeholders()
         {
-            foreach (var name in new[] { "BACKEND", "USERS_URL", "DEMO_BACKEND", "PORT" })
+            foreach (var name in new[] { "BACKEND", "USERS_URL", "DEMO_BACKEND", "PORT", "GATEHOUSE_ADMIN_TOKEN" })
             {
                 this[name] = name == "PORT" ? "8080" : "http://127.0.0.1:5001";
             }
