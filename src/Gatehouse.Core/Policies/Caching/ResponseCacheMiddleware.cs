@@ -113,6 +113,15 @@ internal sealed partial class ResponseCacheMiddleware(
                 return;
             }
 
+            if (!isGet)
+            {
+                // A HEAD on a stale entry goes on as it is: its bodiless answer must not replace the GET's entry.
+                Finish(context, policy, CacheOutcome.Miss);
+                context.Response.Headers[CacheStatusHeader] = "Gatehouse; fwd=stale";
+                await next(context);
+                return;
+            }
+
             if (!revalidate && !entry.MustRevalidate && age - entry.FreshnessLifetime < entry.StaleWhileRevalidate && requestDirectives.MaxAge < 0)
             {
                 if (cache.Refreshing.TryAdd(key, 0))
