@@ -5,6 +5,7 @@ using Gatehouse.Policies.Resilience;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Admin;
 
@@ -29,6 +30,7 @@ internal static class AdminEndpoints
             context.Response.StatusCode = status.LastAttemptSucceeded ? 200 : 422;
             await WriteStatusAsync(context, status);
         });
+        Policies.Caching.CacheAdminEndpoints.Map(admin, host.Services.GetRequiredService<Policies.Caching.ResponseCache>());
     }
 
     /// <summary>Every service with a circuit breaker: <c>{ "orders": { "state": "open", ... } }</c>. Read-only.</summary>

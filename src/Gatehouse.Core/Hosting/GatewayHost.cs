@@ -73,6 +73,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     internal GatewayState State => _state;
 
+    /// <summary>The gateway's services, for admin endpoints that act on its runtime state (the cache's purge).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>Loads, validates and compiles the config; throws <see cref="ConfigException"/> with every error.</summary>
     public static async Task<GatewayHost> CreateAsync(GatewayHostOptions options)
     {
