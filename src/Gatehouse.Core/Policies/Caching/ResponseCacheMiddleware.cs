@@ -109,7 +109,7 @@ internal sealed partial class ResponseCacheMiddleware(
             if (fresh && !revalidate)
             {
                 Finish(context, policy, CacheOutcome.Hit);
-                await WriteEntryAsync(context, entry, age, null);
+                await WriteEntryAsync(context, entry, age);
                 return;
             }
 
@@ -130,7 +130,7 @@ internal sealed partial class ResponseCacheMiddleware(
                 }
 
                 Finish(context, policy, CacheOutcome.StaleWhileRevalidate);
-                await WriteEntryAsync(context, entry, age, "detail=stale-while-revalidate");
+                await WriteEntryAsync(context, entry, age, detail: "detail=stale-while-revalidate");
                 return;
             }
 
@@ -176,7 +176,7 @@ internal sealed partial class ResponseCacheMiddleware(
             if (shared is not null && !shared.NoCache && VaryMatches(shared, request.Headers))
             {
                 Finish(context, policy, CacheOutcome.Collapsed);
-                await WriteEntryAsync(context, shared, shared.CurrentAge(time.GetUtcNow()), "collapsed");
+                await WriteEntryAsync(context, shared, shared.CurrentAge(time.GetUtcNow()), forwarded: "fwd=miss; collapsed");
                 return;
             }
 
@@ -208,14 +208,14 @@ internal sealed partial class ResponseCacheMiddleware(
             case ForwardOutcome.Revalidated:
                 ClearResponse(response);
                 Finish(context, policy, CacheOutcome.Revalidated);
-                await WriteEntryAsync(context, result.Entry!, result.Entry!.CurrentAge(time.GetUtcNow()), forward + "; fwd-status=304");
+                await WriteEntryAsync(context, result.Entry!, result.Entry!.CurrentAge(time.GetUtcNow()), forwarded: forward + "; fwd-status=304");
                 return result.Entry;
             case ForwardOutcome.Failed when stale is not null && CanServeOnError(stale):
                 var status = response.StatusCode;
                 ClearResponse(response);
                 Finish(context, policy, CacheOutcome.StaleIfError);
                 LogStaleIfError(logger, policy.Route, status);
-                await WriteEntryAsync(context, stale, stale.CurrentAge(time.GetUtcNow()), $"{forward}; fwd-status={status}; detail=stale-if-error");
+                await WriteEntryAsync(context, stale, stale.CurrentAge(time.GetUtcNow()), forwarded: $"{forward}; fwd-status={status}", detail: "detail=stale-if-error");
                 return null;
             default:
                 Finish(context, policy, stale is null ? CacheOutcome.Miss : CacheOutcome.Revalidated);
@@ -532,8 +532,12 @@ internal sealed partial class ResponseCacheMiddleware(
         return true;
     }
 
-    /// <summary>Writes a stored entry: status, stored headers, Age, Cache-Status, then the body in one write (or 304 when the client's validators match).</summary>
-    private static Task WriteEntryAsync(HttpContext context, CachedResponse entry, TimeSpan age, string? detail)
+    /// <summary>
+    /// Writes a stored entry: status, stored headers, Age, Cache-Status, then the body in one write (or 304 when the
+    /// client's validators match). <paramref name="forwarded"/>: the request went to the backend (Cache-Status then
+    /// says <c>fwd=...</c> instead of <c>hit</c>, RFC 9211).
+    /// </summary>
+    private static Task WriteEntryAsync(HttpContext context, CachedResponse entry, TimeSpan age, string? forwarded = null, string? detail = null)
     {
         var response = context.Response;
         var headers = response.Headers;
@@ -553,7 +557,9 @@ internal sealed partial class ResponseCacheMiddleware(
 
         var stamp = entry.Stamp((long)age.TotalSeconds);
         headers.Age = stamp.Age;
-        headers[CacheStatusHeader] = detail is null ? stamp.CacheStatus : stamp.CacheStatus + "; " + detail;
+        headers[CacheStatusHeader] = forwarded is not null
+            ? $"Gatehouse; {forwarded}; ttl={(long)Math.Floor((entry.FreshnessLifetime - age).TotalSeconds)}" + (detail is null ? "" : "; " + detail)
+            : detail is null ? stamp.CacheStatus : stamp.CacheStatus + "; " + detail;
         headers[RequestIds.HeaderName] = context.TraceIdentifier;
         if (notModified || HttpMethods.IsHead(context.Request.Method))
         {

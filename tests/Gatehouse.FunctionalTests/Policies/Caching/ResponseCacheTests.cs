@@ -258,6 +258,62 @@ public class ResponseCacheTests
     }
 
     [Fact]
+    public async Task StaleIfError_BreakerOpen_ServesTheStaleEntry_WithoutCallingTheBackend()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/r", "kept", 200, ("Cache-Control", "max-age=1"));
+        backend.Answer("/trip", "failing", 500);
+        var config = $$"""
+            services:
+              s: { targets: ["{{backend.Url}}"], circuitBreaker: { failureRatio: 0.5, minimumRequests: 3, breakFor: 1m } }
+            routes:
+              - { name: cached, match: { path: "/r" }, service: s, cache: { staleIfError: 5m } }
+              - { name: trip, match: { path: "/trip" }, service: s }
+            """;
+        await using var gateway = await TestGateway.StartAsync(config);
+        (await gateway.Client.GetAsync("/r")).Dispose();
+        await WaitUntilStaleAsync();
+        await Wait.UntilAsync(async () =>
+        {
+            using var trip = await gateway.Client.GetAsync("/trip");
+            return trip.StatusCode == HttpStatusCode.ServiceUnavailable;
+        }, "the breaker to open");
+        using var response = await gateway.Client.GetAsync("/r");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("kept", await response.Content.ReadAsStringAsync());
+        Assert.Matches(@"^Gatehouse; fwd=stale; fwd-status=503; ttl=-\d+; detail=stale-if-error$", response.Headers.GetValues("Cache-Status").Single());
+        Assert.Equal(1, backend.Count("/r"));
+    }
+
+    [Fact]
+    public async Task StaleIfError_RouteTimeout_ServesTheStaleEntry()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        var slow = false;
+        backend.Handle("/r", async context =>
+        {
+            if (Volatile.Read(ref slow))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted);
+            }
+
+            context.Response.Headers.CacheControl = "max-age=1";
+            await context.Response.WriteAsync("kept");
+        });
+        await using var gateway = await TestGateway.StartAsync(Config(backend, "{ staleIfError: 5m }").Replace("    cache:", "    timeout: { response: 300ms }\n    cache:", StringComparison.Ordinal));
+        (await gateway.Client.GetAsync("/r")).Dispose();
+        await WaitUntilStaleAsync();
+        Volatile.Write(ref slow, true);
+
+        using var response = await gateway.Client.GetAsync("/r");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("kept", await response.Content.ReadAsStringAsync());
+        Assert.Contains("fwd-status=504", response.Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StaleWhileRevalidate_ServesStale_ThenOneBackgroundRefresh()
     {
         await using var backend = await CachingBackend.StartAsync();
