@@ -4,6 +4,7 @@ using Gatehouse.Policies.Authentication;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -20,7 +21,7 @@ namespace Gatehouse.Policies.Caching;
 /// RFC 9111 4.2.3, has no stale-while-revalidate or stale-if-error, and does not revalidate with validators.
 /// </remarks>
 internal sealed partial class ResponseCacheMiddleware(
-    RequestDelegate next, ResponseCache cache, CacheMetrics metrics, TimeProvider time, ILogger<ResponseCacheMiddleware> logger)
+    RequestDelegate next, ResponseCache cache, CacheMetrics metrics, TimeProvider time, IServiceScopeFactory scopes, ILogger<ResponseCacheMiddleware> logger)
 {
     public const string CacheStatusHeader = "Cache-Status";
 
@@ -658,13 +659,16 @@ internal sealed partial class ResponseCacheMiddleware(
         copy.Connection.LocalIpAddress = context.Connection.LocalIpAddress;
         copy.Connection.LocalPort = context.Connection.LocalPort;
         copy.User = context.User;
-        copy.RequestServices = context.RequestServices;
         copy.TraceIdentifier = context.TraceIdentifier + ":refresh";
         copy.SetEndpoint(context.GetEndpoint());
         _ = Task.Run(async () =>
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
             copy.RequestAborted = timeout.Token;
+
+            // Its own scope: the client request's scope is disposed as soon as the stale answer is sent.
+            await using var scope = scopes.CreateAsyncScope();
+            copy.RequestServices = scope.ServiceProvider;
             try
             {
                 await ForwardAsync(copy, policy, store, key, stale, NoDirectives, "fwd=stale");
