@@ -114,6 +114,22 @@ internal sealed partial class ResponseCacheMiddleware(
                 return;
             }
 
+            // RFC 9111 5.2.1.2: the client accepts a stale answer (never one the backend said to revalidate).
+            var staleness = age - entry.FreshnessLifetime;
+            if (!revalidate && !entry.MustRevalidate && requestDirectives.MaxStale >= 0
+                && (requestDirectives.MaxStale == long.MaxValue || staleness <= TimeSpan.FromSeconds(requestDirectives.MaxStale)))
+            {
+                Finish(context, policy, CacheOutcome.Hit);
+                await WriteEntryAsync(context, entry, age, detail: "detail=max-stale");
+                return;
+            }
+
+            if (requestDirectives.OnlyIfCached)
+            {
+                await OnlyIfCachedAsync(context, policy);
+                return;
+            }
+
             if (!isGet)
             {
                 // A HEAD on a stale entry goes on as it is: its bodiless answer must not replace the GET's entry.
@@ -145,10 +161,7 @@ internal sealed partial class ResponseCacheMiddleware(
         {
             if (requestDirectives.OnlyIfCached)
             {
-                // RFC 9111 5.2.1.7: nothing stored, so 504.
-                Finish(context, policy, CacheOutcome.Miss);
-                context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-                context.Response.Headers[CacheStatusHeader] = "Gatehouse; fwd=miss; detail=only-if-cached";
+                await OnlyIfCachedAsync(context, policy);
                 return;
             }
 
@@ -196,6 +209,15 @@ internal sealed partial class ResponseCacheMiddleware(
             cache.InFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedResponse?>>(key, leader));
             leader.TrySetResult(stored);
         }
+    }
+
+    /// <summary>RFC 9111 5.2.1.7: nothing usable is stored, so 504 without asking the backend.</summary>
+    private Task OnlyIfCachedAsync(HttpContext context, CachePolicy policy)
+    {
+        Finish(context, policy, CacheOutcome.Miss);
+        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+        context.Response.Headers[CacheStatusHeader] = "Gatehouse; fwd=miss; detail=only-if-cached";
+        return Task.CompletedTask;
     }
 
     /// <summary>Forwards, keeping a copy to store; serves the stale entry instead when the backend fails within stale-if-error, or the refreshed entry on a 304.</summary>

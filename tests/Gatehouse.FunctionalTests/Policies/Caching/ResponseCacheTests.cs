@@ -198,6 +198,35 @@ public class ResponseCacheTests
     }
 
     [Fact]
+    public async Task RequestMaxStale_ServesStale_OnlyIfCached_504OnStale_MustRevalidateNeverStale()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/r", "n{n}", 200, ("Cache-Control", "max-age=1"));
+        backend.Answer("/strict", "s{n}", 200, ("Cache-Control", "max-age=1, must-revalidate"));
+        await using var gateway = await TestGateway.StartAsync(Config(backend));
+        (await gateway.Client.GetAsync("/r")).Dispose();
+        (await gateway.Client.GetAsync("/strict")).Dispose();
+        await WaitUntilStaleAsync();
+
+        async Task<HttpResponseMessage> Get(string path, string cacheControl)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("Cache-Control", cacheControl);
+            return await gateway.Client.SendAsync(request);
+        }
+
+        using var maxStale = await Get("/r", "max-stale=60");
+        using var onlyIfCached = await Get("/r", "only-if-cached");
+        using var strict = await Get("/strict", "max-stale");
+
+        Assert.Equal("n1", await maxStale.Content.ReadAsStringAsync());
+        Assert.Contains("detail=max-stale", maxStale.Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, onlyIfCached.StatusCode);
+        Assert.Equal("s2", await strict.Content.ReadAsStringAsync());
+        Assert.Equal(1, backend.Count("/r"));
+    }
+
+    [Fact]
     public async Task TwentyConcurrentMisses_OneBackendRequest()
     {
         await using var backend = await CachingBackend.StartAsync();
