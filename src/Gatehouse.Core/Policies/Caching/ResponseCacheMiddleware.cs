@@ -595,7 +595,15 @@ internal sealed partial class ResponseCacheMiddleware(
         }
 
         response.ContentLength = entry.Body.Length;
-        return entry.Body.Length == 0 ? Task.CompletedTask : response.Body.WriteAsync(entry.Body, 0, entry.Body.Length, context.RequestAborted);
+        if (entry.Body.Length == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // The body pipe takes the whole body at once (no Task allocated when the write completes synchronously, as it
+        // does while the connection's output buffer has room).
+        var write = response.BodyWriter.WriteAsync(entry.Body, context.RequestAborted);
+        return write.IsCompletedSuccessfully ? Task.CompletedTask : write.AsTask();
     }
 
     /// <summary>RFC 9110 13.1.2 / 13.1.3: If-None-Match (weak comparison) wins over If-Modified-Since.</summary>
