@@ -14,7 +14,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error
 
-# Rate limits shared between gateways are tested against a real Debian redis-server, which the tests start themselves.
+# Rate limits and response caches shared between gateways are tested against a real Debian redis-server, which the tests start themselves.
 if ! command -v redis-server >/dev/null; then
     sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq

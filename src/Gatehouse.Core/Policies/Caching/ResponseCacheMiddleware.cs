@@ -229,19 +229,19 @@ internal sealed partial class ResponseCacheMiddleware(
         switch (result.Outcome)
         {
             case ForwardOutcome.Revalidated:
-                ClearResponse(response);
+                ClearResponse(response, result.EarlierHeaders);
                 Finish(context, policy, CacheOutcome.Revalidated);
                 await WriteEntryAsync(context, result.Entry!, result.Entry!.CurrentAge(time.GetUtcNow()), forwarded: forward + "; fwd-status=304");
                 return result.Entry;
-            case ForwardOutcome.Failed when stale is not null && CanServeOnError(stale):
+            case ForwardOutcome.Failed when stale is not null && result.StaleAllowed:
                 var status = response.StatusCode;
-                ClearResponse(response);
+                ClearResponse(response, result.EarlierHeaders);
                 Finish(context, policy, CacheOutcome.StaleIfError);
                 LogStaleIfError(logger, policy.Route, status);
                 await WriteEntryAsync(context, stale, stale.CurrentAge(time.GetUtcNow()), forwarded: $"{forward}; fwd-status={status}", detail: "detail=stale-if-error");
                 return null;
             default:
-                Finish(context, policy, stale is null ? CacheOutcome.Miss : CacheOutcome.Revalidated);
+                Finish(context, policy, CacheOutcome.Miss);
                 return result.Entry;
         }
     }
@@ -249,10 +249,15 @@ internal sealed partial class ResponseCacheMiddleware(
     private bool CanServeOnError(CachedResponse stale) =>
         !stale.MustRevalidate && stale.CurrentAge(time.GetUtcNow()) - stale.FreshnessLifetime < stale.StaleIfError;
 
-    private static void ClearResponse(HttpResponse response)
+    /// <summary>Drops what the backend (or a later stage) put on the response, keeping what earlier stages set (rate-limit fields).</summary>
+    private static void ClearResponse(HttpResponse response, KeyValuePair<string, StringValues>[]? earlierHeaders)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.Headers.Clear();
+        foreach (var (name, value) in earlierHeaders ?? [])
+        {
+            response.Headers[name] = value;
+        }
 
         // The entry answers instead: the errors stage must not turn the forwarding failure into a problem.
         response.HttpContext.Features.Set<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>(null);
@@ -270,7 +275,9 @@ internal sealed partial class ResponseCacheMiddleware(
         Failed,
     }
 
-    private readonly record struct ForwardResult(ForwardOutcome Outcome, CachedResponse? Entry);
+    /// <param name="StaleAllowed">The stale entry may answer a failure (decided once, when the request was sent).</param>
+    /// <param name="EarlierHeaders">Response headers set by earlier stages before forwarding.</param>
+    private readonly record struct ForwardResult(ForwardOutcome Outcome, CachedResponse? Entry, bool StaleAllowed = false, KeyValuePair<string, StringValues>[]? EarlierHeaders = null);
 
     /// <summary>
     /// Sends the request on with <see cref="CachingResponseBody"/> in place of the response body. Used by client
@@ -303,7 +310,9 @@ internal sealed partial class ResponseCacheMiddleware(
             }
         }
 
-        var existingHeaders = response.Headers.Count == 0 ? null : response.Headers.Keys.ToArray();
+        var earlierHeaders = response.Headers.Count == 0 ? null : response.Headers.ToArray();
+        var existingHeaders = earlierHeaders?.Select(h => h.Key).ToArray();
+        var staleAllowed = stale is not null && CanServeOnError(stale);
         var requestTime = time.GetUtcNow();
         var storeDecision = default(StoreDecision);
         var failedEarly = false;
@@ -316,7 +325,7 @@ internal sealed partial class ResponseCacheMiddleware(
                 return CaptureMode.Discard;
             }
 
-            if (stale is not null && status >= 500 && CanServeOnError(stale))
+            if (staleAllowed && status >= 500)
             {
                 return CaptureMode.Discard;
             }
@@ -333,7 +342,7 @@ internal sealed partial class ResponseCacheMiddleware(
         {
             await next(context);
         }
-        catch (Exception) when (stale is not null && !response.HasStarted && body.Mode is CaptureMode.Undecided or CaptureMode.Discard && CanServeOnError(stale) && !context.RequestAborted.IsCancellationRequested)
+        catch (Exception) when (staleAllowed && !response.HasStarted && body.Mode is CaptureMode.Undecided or CaptureMode.Discard && !context.RequestAborted.IsCancellationRequested)
         {
             failedEarly = true;
         }
@@ -359,7 +368,7 @@ internal sealed partial class ResponseCacheMiddleware(
         if (failedEarly)
         {
             response.StatusCode = StatusCodes.Status502BadGateway;
-            return new ForwardResult(ForwardOutcome.Failed, null);
+            return new ForwardResult(ForwardOutcome.Failed, null, staleAllowed, earlierHeaders);
         }
 
         if (body.Mode == CaptureMode.Undecided && !response.HasStarted)
@@ -367,7 +376,7 @@ internal sealed partial class ResponseCacheMiddleware(
             // Never started: an empty body, or a forwarding error the errors stage will write (502/503/504).
             if (response.StatusCode >= 500 || context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is not null)
             {
-                return new ForwardResult(ForwardOutcome.Failed, null);
+                return new ForwardResult(ForwardOutcome.Failed, null, staleAllowed, earlierHeaders);
             }
 
             body.Decide();
@@ -379,10 +388,10 @@ internal sealed partial class ResponseCacheMiddleware(
             {
                 var refreshed = Refresh(stale, response, policy, requestTime);
                 await store.SetAsync(refreshed, time.GetUtcNow());
-                return new ForwardResult(ForwardOutcome.Revalidated, refreshed);
+                return new ForwardResult(ForwardOutcome.Revalidated, refreshed, staleAllowed, earlierHeaders);
             }
 
-            return new ForwardResult(ForwardOutcome.Failed, null);
+            return new ForwardResult(ForwardOutcome.Failed, null, staleAllowed, earlierHeaders);
         }
 
         if (body.Mode != CaptureMode.Tee || body.Copy is not { } copy || storeDecision.Freshness is not { } freshness || context.RequestAborted.IsCancellationRequested)

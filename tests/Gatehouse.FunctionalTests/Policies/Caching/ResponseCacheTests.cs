@@ -287,6 +287,30 @@ public class ResponseCacheTests
     }
 
     [Fact]
+    public async Task StaleIfError_KeepsTheRateLimitFieldsOfThisRequest()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/r", "kept", 200, ("Cache-Control", "max-age=1"));
+        await using var gateway = await TestGateway.StartAsync($$"""
+            rateLimits:
+              p: { limit: 1000, window: 1m }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: cached, match: { path: "/r" }, service: s, rateLimit: [p], cache: { staleIfError: 5m } }
+            """);
+        (await gateway.Client.GetAsync("/r")).Dispose();
+        await WaitUntilStaleAsync();
+        backend.Answer("/r", "broken", 502);
+
+        using var response = await gateway.Client.GetAsync("/r");
+
+        Assert.Equal("kept", await response.Content.ReadAsStringAsync());
+        Assert.Contains("detail=stale-if-error", response.Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+        Assert.Matches("r=99[0-9]", response.Headers.GetValues("RateLimit").Single());
+    }
+
+    [Fact]
     public async Task StaleIfError_BreakerOpen_ServesTheStaleEntry_WithoutCallingTheBackend()
     {
         await using var backend = await CachingBackend.StartAsync();
