@@ -99,7 +99,7 @@ internal sealed partial class RedisCacheStore(ConnectionMultiplexer connection, 
                 [Serialize(entry), (long)Math.Ceiling(keepFor.TotalMilliseconds), entry.Path + "\n" + entry.Origin + "\n" + entryKey])
                 .WaitAsync(_timeout * 4);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
             metrics.StoreFailed("write");
             LogFailed(logger, "write", e.GetType().Name);

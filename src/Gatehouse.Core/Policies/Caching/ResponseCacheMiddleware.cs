@@ -387,7 +387,7 @@ internal sealed partial class ResponseCacheMiddleware(
             if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null)
             {
                 var refreshed = Refresh(stale, response, policy, requestTime);
-                await store.SetAsync(refreshed, time.GetUtcNow());
+                Store(store, refreshed);
                 return new ForwardResult(ForwardOutcome.Revalidated, refreshed, staleAllowed, earlierHeaders);
             }
 
@@ -400,8 +400,22 @@ internal sealed partial class ResponseCacheMiddleware(
         }
 
         var entry = BuildEntry(context, key, policy, freshness with { ResponseTime = time.GetUtcNow() }, storeDecision, copy.ToArray(), existingHeaders);
-        await store.SetAsync(entry, time.GetUtcNow());
+
+        Store(store, entry);
         return new ForwardResult(ForwardOutcome.Forwarded, entry);
+    }
+
+    /// <summary>
+    /// Not awaited: the client has its answer and coalesced requests get the entry directly; a slow Redis must not
+    /// hold the response's end. The store logs and counts its own failures and never throws.
+    /// </summary>
+    private void Store(ICacheStore store, CachedResponse entry)
+    {
+        var write = store.SetAsync(entry, time.GetUtcNow());
+        if (!write.IsCompleted)
+        {
+            _ = write.AsTask();
+        }
     }
 
     private readonly record struct StoreDecision(Freshness? Freshness, string[] VaryNames);

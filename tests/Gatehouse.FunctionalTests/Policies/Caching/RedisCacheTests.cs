@@ -23,6 +23,14 @@ public class RedisCacheTests
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>The entry is written to Redis after the response (not to hold it up): waits until it is there.</summary>
+    private static Task StoredAsync(TestRedis redis, int entries) => Wait.UntilAsync(async () =>
+    {
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.AdminConnection);
+        var keys = admin.GetServer(admin.GetEndPoints()[0]).Keys(pattern: "gatehouse:cache:*").Count();
+        return keys >= entries;
+    }, "the entry to reach Redis");
+
     [Fact]
     public async Task TwoGateways_ShareOneEntry_BackendCalledOnce()
     {
@@ -33,6 +41,7 @@ public class RedisCacheTests
         await using var b = await TestGateway.StartAsync(Config(backend, redis));
 
         using var miss = await GetAsync(a, "/shared");
+        await StoredAsync(redis, 1);
         using var hit = await GetAsync(b, "/shared");
 
         Assert.Equal("stored by one 1", await hit.Content.ReadAsStringAsync());
@@ -53,6 +62,7 @@ public class RedisCacheTests
         await using var b = await TestGateway.StartAsync(Config(backend, redis));
         (await GetAsync(a, "/catalog/1")).Dispose();
         (await GetAsync(a, "/catalog/2")).Dispose();
+        await StoredAsync(redis, 2);
 
         var byTag = await CachePurgeTests.PurgeAsync(b, """{"tag": "p1"}""");
         var byPrefix = await CachePurgeTests.PurgeAsync(b, """{"prefix": "/catalog/"}""");
@@ -85,6 +95,28 @@ public class RedisCacheTests
     }
 
     [Fact]
+    public async Task RedisSlow_RequestsDoNotWaitPastTheTimeout()
+    {
+        await using var redis = await TestRedis.StartAsync();
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/r", "n{n}", 200, ("Cache-Control", "max-age=60"));
+        await using var gateway = await TestGateway.StartAsync(Config(backend, redis));
+        (await GetAsync(gateway, "/warm")).Dispose();
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.AdminConnection);
+        var sleeping = admin.GetDatabase().ExecuteAsync("DEBUG", "SLEEP", "2");
+        await Task.Delay(50);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await GetAsync(gateway, "/r");
+        var took = clock.Elapsed;
+        await sleeping;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("n1", await response.Content.ReadAsStringAsync());
+        Assert.True(took < TimeSpan.FromMilliseconds(1500), $"took {took.TotalMilliseconds}ms with a 250ms timeout");
+    }
+
+    [Fact]
     public async Task RedisStore_StaleIfError_SharedStaleEntryServedByTheOtherNode()
     {
         await using var redis = await TestRedis.StartAsync();
@@ -94,6 +126,7 @@ public class RedisCacheTests
         await using var a = await TestGateway.StartAsync(config);
         await using var b = await TestGateway.StartAsync(config);
         (await GetAsync(a, "/r")).Dispose();
+        await StoredAsync(redis, 1);
         await ResponseCacheTests.WaitUntilStaleAsync();
         await backend.StopAsync();
 

@@ -92,6 +92,23 @@ public class ResponseCacheTests
     }
 
     [Fact]
+    public async Task Reload_KeepsStoredEntries_AndAppliesTheNewPolicy()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/r", "n{n}", 200, ("Cache-Control", "max-age=60"));
+        backend.Answer("/list", "l{n}", 200, ("Cache-Control", "max-age=60"));
+        await using var gateway = await TestGateway.StartAsync(Config(backend));
+        Assert.Equal("n1", await gateway.Client.GetStringAsync("/r"));
+
+        await gateway.RewriteConfigAsync(Config(backend, "{ varyBy: { query: [page] } }"));
+
+        Assert.Equal("n1", await gateway.Client.GetStringAsync("/r"));
+        Assert.Equal("l1", await gateway.Client.GetStringAsync("/list?page=1&other=x"));
+        Assert.Equal("l2", await gateway.Client.GetStringAsync("/list?page=1&other=x"));
+        Assert.Equal(1, backend.Count("/r"));
+    }
+
+    [Fact]
     public async Task Head_AnsweredFromTheGetEntry_WithoutBody()
     {
         await using var backend = await CachingBackend.StartAsync();
