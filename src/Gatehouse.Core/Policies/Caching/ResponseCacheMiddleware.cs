@@ -94,9 +94,13 @@ internal sealed partial class ResponseCacheMiddleware(
     {
         var request = context.Request;
         var entry = await store.GetAsync(key);
+
+        // RFC 9211 forward reasons: nothing stored for this URI, or a stored response whose Vary does not match.
+        var miss = "fwd=uri-miss";
         if (entry is not null && !VaryMatches(entry, request.Headers))
         {
             entry = null;
+            miss = "fwd=vary-miss";
         }
 
         var now = time.GetUtcNow();
@@ -167,7 +171,7 @@ internal sealed partial class ResponseCacheMiddleware(
 
             // HEAD and conditional or range misses go on as they are and are not stored (a 304 or 206 is no entry).
             Finish(context, policy, CacheOutcome.Miss);
-            context.Response.Headers[CacheStatusHeader] = "Gatehouse; fwd=miss";
+            context.Response.Headers[CacheStatusHeader] = "Gatehouse; " + miss;
             await next(context);
             return;
         }
@@ -190,19 +194,19 @@ internal sealed partial class ResponseCacheMiddleware(
             if (shared is not null && !shared.NoCache && VaryMatches(shared, request.Headers))
             {
                 Finish(context, policy, CacheOutcome.Collapsed);
-                await WriteEntryAsync(context, shared, shared.CurrentAge(time.GetUtcNow()), forwarded: "fwd=miss; collapsed");
+                await WriteEntryAsync(context, shared, shared.CurrentAge(time.GetUtcNow()), forwarded: miss + "; collapsed");
                 return;
             }
 
             // The leader's answer could not be stored: this request asks for itself.
-            await ForwardAndServeAsync(context, policy, store, key, null, requestDirectives, "fwd=miss");
+            await ForwardAndServeAsync(context, policy, store, key, null, requestDirectives, miss);
             return;
         }
 
         CachedResponse? stored = null;
         try
         {
-            stored = await ForwardAndServeAsync(context, policy, store, key, null, requestDirectives, "fwd=miss");
+            stored = await ForwardAndServeAsync(context, policy, store, key, null, requestDirectives, miss);
         }
         finally
         {
@@ -216,7 +220,7 @@ internal sealed partial class ResponseCacheMiddleware(
     {
         Finish(context, policy, CacheOutcome.Miss);
         context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
-        context.Response.Headers[CacheStatusHeader] = "Gatehouse; fwd=miss; detail=only-if-cached";
+        context.Response.Headers[CacheStatusHeader] = "Gatehouse; fwd=uri-miss; detail=only-if-cached";
         return Task.CompletedTask;
     }
 

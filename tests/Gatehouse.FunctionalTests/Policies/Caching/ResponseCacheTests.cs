@@ -82,7 +82,7 @@ public class ResponseCacheTests
         using var miss = await gateway.Client.GetAsync("/r");
         using var hit = await gateway.Client.GetAsync("/r");
 
-        Assert.StartsWith("Gatehouse; fwd=miss; stored", miss.Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+        Assert.Equal("Gatehouse; fwd=uri-miss; stored", miss.Headers.GetValues("Cache-Status").Single());
         Assert.Matches(@"^Gatehouse; hit; ttl=(99|100)$", hit.Headers.GetValues("Cache-Status").Single());
         Assert.InRange(int.Parse(hit.Headers.GetValues("Age").Single(), System.Globalization.CultureInfo.InvariantCulture), 0, 1);
         Assert.Equal("backend", hit.Headers.GetValues("X-From").Single());
@@ -466,6 +466,10 @@ public class ResponseCacheTests
         Assert.Equal("lang en", await Get("en"));
         Assert.Equal("lang fr", await Get("fr"));
         Assert.Equal("lang fr", await Get("fr"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/r");
+        request.Headers.TryAddWithoutValidation("Accept-Language", "de");
+        using var response = await gateway.Client.SendAsync(request);
+        Assert.Equal("Gatehouse; fwd=vary-miss", response.Headers.GetValues("Cache-Status").Single());
     }
 
     [Fact]
