@@ -64,6 +64,10 @@ internal sealed class CachedResponse
     internal long LastAccess;
 
     private HitStamp? _stamp;
+    private string? _contentLength;
+
+    /// <summary>The body's length as header text, formatted once (a benign race may format it twice).</summary>
+    public string ContentLengthText => _contentLength ??= Body.Length.ToString(CultureInfo.InvariantCulture);
 
     public TimeSpan CurrentAge(DateTimeOffset now) => InitialAge + (now - ResponseTime) is var age && age > TimeSpan.Zero ? age : TimeSpan.Zero;
 

@@ -615,13 +615,14 @@ internal sealed partial class ResponseCacheMiddleware(
         {
             if (!notModified)
             {
-                response.ContentLength = entry.Body.Length;
+                headers[HeaderNames.ContentLength] = entry.ContentLengthText;
             }
 
             return Task.CompletedTask;
         }
 
-        response.ContentLength = entry.Body.Length;
+        // Text formatted once per entry: Kestrel parses it into its numeric slot without allocating.
+        headers[HeaderNames.ContentLength] = entry.ContentLengthText;
         if (entry.Body.Length == 0)
         {
             return Task.CompletedTask;
