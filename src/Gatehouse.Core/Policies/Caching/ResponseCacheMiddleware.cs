@@ -155,8 +155,17 @@ internal sealed partial class ResponseCacheMiddleware(
                 return;
             }
 
-            // Stale (or revalidation asked for): ask the backend with the entry's validators.
-            await ForwardAndServeAsync(context, policy, store, key, entry, requestDirectives, requestDirectives.NoCache ? "fwd=request" : "fwd=stale");
+            // Stale (or revalidation asked for): ask the backend with the entry's validators. When a popular entry
+            // expires, its requests share one revalidation rather than all going to the backend.
+            if (requestDirectives.NoCache)
+            {
+                await ForwardAndServeAsync(context, policy, store, key, entry, requestDirectives, "fwd=request");
+            }
+            else
+            {
+                await CoalescedAsync(context, policy, store, key, entry, requestDirectives, "fwd=stale");
+            }
+
             return;
         }
 
@@ -176,12 +185,21 @@ internal sealed partial class ResponseCacheMiddleware(
             return;
         }
 
-        // Request coalescing: the first miss fetches, identical misses wait for its entry.
-        var leader = new TaskCompletionSource<CachedResponse?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await CoalescedAsync(context, policy, store, key, null, requestDirectives, miss);
+    }
+
+    /// <summary>
+    /// Request coalescing: the first request for the key goes to the backend, identical ones arriving meanwhile wait
+    /// for its answer and are served it (a stored or revalidated entry, or the stale entry it fell back on). When the
+    /// leader's answer could not be stored, each waiting request asks for itself.
+    /// </summary>
+    private async Task CoalescedAsync(HttpContext context, CachePolicy policy, ICacheStore store, string key, CachedResponse? stale, CacheControl requestDirectives, string forward)
+    {
+        var leader = new TaskCompletionSource<SharedAnswer?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var inFlight = cache.InFlight.GetOrAdd(key, leader);
         if (inFlight != leader)
         {
-            CachedResponse? shared = null;
+            SharedAnswer? shared;
             try
             {
                 shared = await inFlight.Task.WaitAsync(context.RequestAborted);
@@ -191,29 +209,31 @@ internal sealed partial class ResponseCacheMiddleware(
                 return;
             }
 
-            if (shared is not null && !shared.NoCache && VaryMatches(shared, request.Headers))
+            if (shared is { } answer && !answer.Entry.NoCache && VaryMatches(answer.Entry, context.Request.Headers))
             {
                 Finish(context, policy, CacheOutcome.Collapsed);
-                await WriteEntryAsync(context, shared, shared.CurrentAge(time.GetUtcNow()), forwarded: miss + "; collapsed");
+                await WriteEntryAsync(context, answer.Entry, answer.Entry.CurrentAge(time.GetUtcNow()), forwarded: answer.Forwarded + "; collapsed", detail: answer.Detail);
                 return;
             }
 
-            // The leader's answer could not be stored: this request asks for itself.
-            await ForwardAndServeAsync(context, policy, store, key, null, requestDirectives, miss);
+            await ForwardAndServeAsync(context, policy, store, key, stale, requestDirectives, forward);
             return;
         }
 
-        CachedResponse? stored = null;
+        SharedAnswer? served = null;
         try
         {
-            stored = await ForwardAndServeAsync(context, policy, store, key, null, requestDirectives, miss);
+            served = await ForwardAndServeAsync(context, policy, store, key, stale, requestDirectives, forward);
         }
         finally
         {
-            cache.InFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedResponse?>>(key, leader));
-            leader.TrySetResult(stored);
+            cache.InFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<SharedAnswer?>>(key, leader));
+            leader.TrySetResult(served);
         }
     }
+
+    /// <summary>What a coalesced request's leader served, for the requests that waited: the entry and its Cache-Status parts.</summary>
+    internal sealed record SharedAnswer(CachedResponse Entry, string Forwarded, string? Detail);
 
     /// <summary>RFC 9111 5.2.1.7: nothing usable is stored, so 504 without asking the backend.</summary>
     private Task OnlyIfCachedAsync(HttpContext context, CachePolicy policy)
@@ -225,7 +245,7 @@ internal sealed partial class ResponseCacheMiddleware(
     }
 
     /// <summary>Forwards, keeping a copy to store; serves the stale entry instead when the backend fails within stale-if-error, or the refreshed entry on a 304.</summary>
-    private async Task<CachedResponse?> ForwardAndServeAsync(
+    private async Task<SharedAnswer?> ForwardAndServeAsync(
         HttpContext context, CachePolicy policy, ICacheStore store, string key, CachedResponse? stale, CacheControl requestDirectives, string forward)
     {
         var result = await ForwardAsync(context, policy, store, key, stale, requestDirectives, forward);
@@ -236,17 +256,17 @@ internal sealed partial class ResponseCacheMiddleware(
                 ClearResponse(response, result.EarlierHeaders);
                 Finish(context, policy, CacheOutcome.Revalidated);
                 await WriteEntryAsync(context, result.Entry!, result.Entry!.CurrentAge(time.GetUtcNow()), forwarded: forward + "; fwd-status=304");
-                return result.Entry;
+                return new SharedAnswer(result.Entry!, forward + "; fwd-status=304", null);
             case ForwardOutcome.Failed when stale is not null && result.StaleAllowed:
                 var status = response.StatusCode;
                 ClearResponse(response, result.EarlierHeaders);
                 Finish(context, policy, CacheOutcome.StaleIfError);
                 LogStaleIfError(logger, policy.Route, status);
                 await WriteEntryAsync(context, stale, stale.CurrentAge(time.GetUtcNow()), forwarded: $"{forward}; fwd-status={status}", detail: "detail=stale-if-error");
-                return null;
+                return new SharedAnswer(stale, $"{forward}; fwd-status={status}", "detail=stale-if-error");
             default:
                 Finish(context, policy, CacheOutcome.Miss);
-                return result.Entry;
+                return result.Entry is { } entry ? new SharedAnswer(entry, forward, null) : null;
         }
     }
 

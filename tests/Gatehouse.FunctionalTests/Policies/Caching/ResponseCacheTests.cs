@@ -205,6 +205,13 @@ public class ResponseCacheTests
     }
 
     /// <summary>
+    /// One request through a fresh gateway first: the first one is slow (JIT), and an answer that took longer than its
+    /// max-age to arrive is already stale (RFC 9111 4.2.3 counts the response delay in its age; Date has whole seconds,
+    /// so an answer is up to a second old on arrival: tests that need an entry stored without validators use max-age=2).
+    /// </summary>
+    internal static async Task WarmAsync(TestGateway gateway) => (await gateway.Client.GetAsync("/warm-up")).Dispose();
+
+    /// <summary>
     /// Waits (polling the clock, not the gateway, so the backend sees no extra request) until an entry stored now with
     /// <paramref name="maxAge"/> is stale: its Date has whole seconds, so it may already be up to a second old.
     /// </summary>
@@ -218,12 +225,13 @@ public class ResponseCacheTests
     public async Task RequestMaxStale_ServesStale_OnlyIfCached_504OnStale_MustRevalidateNeverStale()
     {
         await using var backend = await CachingBackend.StartAsync();
-        backend.Answer("/r", "n{n}", 200, ("Cache-Control", "max-age=1"));
-        backend.Answer("/strict", "s{n}", 200, ("Cache-Control", "max-age=1, must-revalidate"));
+        backend.Answer("/r", "n{n}", 200, ("Cache-Control", "max-age=2"));
+        backend.Answer("/strict", "s{n}", 200, ("Cache-Control", "max-age=2, must-revalidate"));
         await using var gateway = await TestGateway.StartAsync(Config(backend));
+        await WarmAsync(gateway);
         (await gateway.Client.GetAsync("/r")).Dispose();
         (await gateway.Client.GetAsync("/strict")).Dispose();
-        await WaitUntilStaleAsync();
+        await WaitUntilStaleAsync(2);
 
         async Task<HttpResponseMessage> Get(string path, string cacheControl)
         {
@@ -264,6 +272,36 @@ public class ResponseCacheTests
 
         Assert.All(bodies, body => Assert.Equal("shared", body));
         Assert.Equal(1, backend.Count("/slow"));
+    }
+
+    [Fact]
+    public async Task TenConcurrentRequestsOnAnExpiredEntry_OneRevalidation()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        var release = new TaskCompletionSource();
+        backend.Handle("/hot", async context =>
+        {
+            if (backend.Count("/hot") > 1)
+            {
+                await release.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+
+            context.Response.Headers.CacheControl = "max-age=2";
+            await context.Response.WriteAsync("version " + backend.Count("/hot"));
+        });
+        await using var gateway = await TestGateway.StartAsync(Config(backend));
+        await WarmAsync(gateway);
+        Assert.Equal("version 1", await gateway.Client.GetStringAsync("/hot"));
+        await WaitUntilStaleAsync(2);
+
+        var requests = Enumerable.Range(0, 10).Select(_ => gateway.Client.GetStringAsync("/hot")).ToArray();
+        await Wait.UntilAsync(() => backend.Count("/hot") >= 2, "the revalidation to reach the backend");
+        await Task.Delay(200);
+        release.SetResult();
+        var bodies = await Task.WhenAll(requests).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.All(bodies, body => Assert.Equal("version 2", body));
+        Assert.Equal(2, backend.Count("/hot"));
     }
 
     [Fact]
@@ -387,7 +425,13 @@ public class ResponseCacheTests
     public async Task StaleWhileRevalidate_ServesStale_ThenOneBackgroundRefresh()
     {
         await using var backend = await CachingBackend.StartAsync();
-        backend.Answer("/r", "version {n}", 200, ("Cache-Control", "max-age=1"));
+        backend.Handle("/r", context =>
+        {
+            // The refreshed version stays fresh, so no second refresh can start while the test looks.
+            var n = backend.Count("/r");
+            context.Response.Headers.CacheControl = n == 1 ? "max-age=1" : "max-age=60";
+            return context.Response.WriteAsync("version " + n);
+        });
         await using var gateway = await TestGateway.StartAsync(Config(backend, "{ staleWhileRevalidate: 30s }"));
         (await gateway.Client.GetAsync("/r")).Dispose();
         await WaitUntilStaleAsync();
