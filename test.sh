@@ -23,7 +23,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 npm ci --prefix tests/dashboard --no-audit --no-fund --loglevel=error
 
-# Rate limits shared between gateways are tested against a real Debian redis-server, which the tests start themselves.
+# Rate limits and response caches shared between gateways are tested against a real Debian redis-server, which the tests start themselves.
 if ! command -v redis-server >/dev/null; then
     sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq

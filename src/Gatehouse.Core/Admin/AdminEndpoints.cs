@@ -56,6 +56,8 @@ internal static class AdminEndpoints
             context.Response.Headers.XContentTypeOptions = "nosniff";
             return WriteResourceAsync(context, AdminResources.Dashboard, "text/html; charset=utf-8");
         }).WithMetadata(AdminAuth.Anonymous);
+
+        Policies.Caching.CacheAdminEndpoints.Map(admin, host.ProxyServices.GetRequiredService<Policies.Caching.ResponseCache>());
     }
 
     /// <summary><c>GET /explain?method=GET&amp;url=http://host/path&amp;header=Name:value</c>: the foundation's explain, as JSON.</summary>

@@ -13,14 +13,14 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "services", "routes", "observability"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "cache", "services", "routes", "observability"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen", "token"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy", "ejectAfterFailures"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "rateLimit", "webSockets", "timeout", "fallback"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "rateLimit", "webSockets", "timeout", "fallback", "cache"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -151,6 +151,7 @@ public static class ConfigLoader
         var apiKeyReader = reader.Mapping("apiKey", ApiKeyOptions.Keys);
         var redisReader = reader.Mapping("redis", RedisOptions.Keys);
         var observabilityReader = reader.Mapping("observability", Observability.ObservabilityOptions.Keys);
+        var cacheReader = reader.Mapping("cache", Policies.Caching.CacheOptions.Keys);
         return new GatewayOptions
         {
             Position = reader.Position,
@@ -180,6 +181,7 @@ public static class ConfigLoader
                 .Select(p => RateLimitPolicyOptions.Read(p.Name, p.Reader))
                 .OfType<RateLimitPolicyOptions>()
                 .ToList(),
+            Cache = cacheReader is null ? new Policies.Caching.CacheOptions() : Policies.Caching.CacheOptions.Read(cacheReader),
             Services = ReadServices(reader),
             Routes = ReadRoutes(reader),
             Observability = observabilityReader is null ? new Observability.ObservabilityOptions() : Observability.ObservabilityOptions.Read(observabilityReader),
@@ -422,6 +424,7 @@ public static class ConfigLoader
             var auth = AuthOptions.Read(r, "auth");
             var timeout = TimeoutOptions.Read(r, service: false);
             var fallback = FallbackOptions.Read(r);
+            var cache = r.Mapping("cache", Policies.Caching.RouteCacheOptions.Keys);
             var matchOptions = match is null ? null : ReadMatch(match);
             if (name is null || matchOptions is null || service is null)
             {
@@ -453,6 +456,7 @@ public static class ConfigLoader
                 WebSockets = r.Bool("webSockets") ?? false,
                 Timeout = timeout,
                 Fallback = fallback,
+                Cache = cache is null ? null : Policies.Caching.RouteCacheOptions.Read(cache),
             });
         }
 

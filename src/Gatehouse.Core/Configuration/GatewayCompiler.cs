@@ -53,6 +53,7 @@ internal static class GatewayCompiler
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
                 RateLimits = route.RateLimit.Count == 0 ? null : new RouteRateLimits(route.RateLimit.Select(name => rateLimits[name]).ToArray()),
                 Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
+                Cache = route.Cache is null ? null : new Policies.Caching.CachePolicy(route.Name, route.Cache),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig

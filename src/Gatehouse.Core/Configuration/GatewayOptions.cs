@@ -66,6 +66,9 @@ public sealed record GatewayOptions : ConfigSection
     /// <summary>Rate limits by name; routes apply them with <c>rateLimit: [name]</c>.</summary>
     public IReadOnlyList<RateLimitPolicyOptions> RateLimits { get; init; } = [];
 
+    /// <summary>What the routes' response caches share: <c>cache: { memory: { maxBytes: 256MB } }</c>.</summary>
+    public Policies.Caching.CacheOptions Cache { get; init; } = new();
+
     /// <summary>Backends by name, in file order.</summary>
     public IReadOnlyList<ServiceOptions> Services { get; init; } = [];
 
@@ -254,6 +257,9 @@ public sealed record RouteOptions : ConfigSection
 
     /// <summary>A static answer instead of 503 while the service's circuit breaker is open.</summary>
     public FallbackOptions? Fallback { get; init; }
+
+    /// <summary>This route's response cache (RFC 9111 shared cache), or null for none.</summary>
+    public Policies.Caching.RouteCacheOptions? Cache { get; init; }
 }
 
 public sealed record MatchOptions : ConfigSection

@@ -50,6 +50,7 @@ internal static class GatewayOptionsValidator
             RateLimitPolicyOptions.Validate(policy, options.Redis is not null, diagnostics);
         }
 
+        Policies.Caching.CacheOptions.Validate(options.Cache, diagnostics);
         var services = ValidateServices(options, diagnostics);
         ValidateRoutes(options, services, diagnostics);
         if (options.Observability.AccessLog is { } accessLog)
@@ -337,6 +338,11 @@ internal static class GatewayOptionsValidator
                 {
                     diagnostics.Error(route.PositionOf("rateLimit"), $"route '{route.Name}' lists rate limit '{limit}' twice");
                 }
+            }
+
+            if (route.Cache is { } routeCache)
+            {
+                Policies.Caching.RouteCacheOptions.Validate(routeCache, route.Name, options.Redis is not null, options.Cache.MemoryMaxBytes, diagnostics);
             }
 
             if (route.Auth is { } routeAuth)

@@ -28,7 +28,6 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _accessLogDropped;
     private readonly Counter<long> _authFailures;
-    private readonly Counter<long> _cacheResults;
 
     public GatewayMetrics(IMeterFactory meterFactory, GatewayState state)
     {
@@ -46,7 +45,6 @@ internal sealed class GatewayMetrics
         _reloads = meter.CreateCounter<long>("gatehouse.config.reloads", unit: "{reload}", description: "Config reloads by result: success or failure (the running config kept serving).");
         _accessLogDropped = meter.CreateCounter<long>("gatehouse.access_log.dropped", unit: "{line}", description: "Access log lines dropped because the writer's queue was full (logging never blocks a request).");
         _authFailures = meter.CreateCounter<long>("gatehouse.auth.failures", unit: "{request}", description: "Requests refused by authentication or authorization, by reason (the problem type).");
-        _cacheResults = meter.CreateCounter<long>("gatehouse.cache.results", unit: "{request}", description: "Response cache results (hit, miss, ...) by route.");
         meter.CreateObservableGauge("gatehouse.config.info", () => ObserveConfig(state), unit: "{config}",
             description: "1 for the config in force, labelled with its SHA-256 (first 12 hex digits) and generation.");
     }
@@ -84,9 +82,6 @@ internal sealed class GatewayMetrics
     public void AccessLogDropped(long lines = 1) => _accessLogDropped.Add(lines);
 
     public void AuthFailed(string reason) => _authFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
-
-    public void CacheResult(string route, string result) =>
-        _cacheResults.Add(1, new KeyValuePair<string, object?>("http.route", route), new KeyValuePair<string, object?>("result", result));
 
     /// <summary>Known methods as themselves, anything else as <c>_OTHER</c> (semantic conventions): a client cannot grow the label set.</summary>
     public static string NormalizeMethod(string method) => method switch

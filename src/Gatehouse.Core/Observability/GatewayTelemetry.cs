@@ -141,11 +141,6 @@ internal sealed class GatewayTelemetry
             {
                 metrics.AuthFailed(error.Slug);
             }
-
-            if (telemetry.CacheStatus is { } cache && route is not null)
-            {
-                metrics.CacheResult(route.Name, cache);
-            }
         }
 
         // Not context.User: its getter makes an empty principal for every anonymous request.

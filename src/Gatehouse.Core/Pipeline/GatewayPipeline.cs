@@ -1,6 +1,7 @@
 using Gatehouse.Configuration;
 using Gatehouse.Errors;
 using Gatehouse.Policies.Authentication;
+using Gatehouse.Policies.Caching;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RateLimiting;
@@ -32,6 +33,8 @@ internal static class GatewayPipeline
         services.AddSingleton<RateLimiterRegistry>();
         services.AddSingleton<ResilienceMetrics>();
         services.AddSingleton<CircuitBreakerRegistry>();
+        services.AddSingleton<CacheMetrics>();
+        services.AddSingleton<ResponseCache>();
         services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ConsecutiveFailuresPassivePolicy>();
 
         // Before AddReverseProxy, whose own registration only fills the slot when it is empty.
@@ -44,8 +47,11 @@ internal static class GatewayPipeline
     }
 
     /// <summary>Gives a compiled snapshot what it needs at run time (its rate limiters) before it goes live.</summary>
-    public static Task PrepareAsync(IServiceProvider services, GatewaySnapshot snapshot) =>
-        services.GetRequiredService<RateLimiterRegistry>().AttachAsync(snapshot);
+    public static async Task PrepareAsync(IServiceProvider services, GatewaySnapshot snapshot)
+    {
+        await services.GetRequiredService<RateLimiterRegistry>().AttachAsync(snapshot);
+        await services.GetRequiredService<ResponseCache>().AttachAsync(snapshot);
+    }
 
     public static void UseGateway(WebApplication app)
     {
@@ -58,8 +64,7 @@ internal static class GatewayPipeline
         app.UseMiddleware<PathDenyMiddleware>();        // global and route path deny lists, 403
         app.UseMiddleware<AuthenticationMiddleware>();  // API keys and JWT (OIDC discovery/JWKS), 401; scopes, 403; identity headers
         app.UseMiddleware<RateLimitMiddleware>();       // per route, keyed by consumer/claim/IP (after auth), memory or Redis, 429
-
-        // Later stages plug in here: cache.
+        app.UseMiddleware<ResponseCacheMiddleware>();   // cache: RFC 9111 shared cache, memory or Redis; coalescing, stale-while-revalidate/-if-error
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413

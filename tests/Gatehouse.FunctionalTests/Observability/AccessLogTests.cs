@@ -215,4 +215,33 @@ public class AccessLogTests
         Assert.Equal(404, lines[0].GetProperty("http").GetProperty("response").GetProperty("status_code").GetInt32());
         Assert.Equal("no-route", lines[0].GetProperty("gatehouse").GetProperty("error_type").GetString());
     }
+
+    [Fact]
+    public async Task AccessLog_CachedRoute_CacheResultOfEachRequest()
+    {
+        var log = TempLog();
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            observability:
+              accessLog: { output: "{{log}}" }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: cached, match: { path: "/cached/{**rest}" }, service: s, cache: { ttl: 60s } }
+            """);
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/cached/item");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using (var post = await gateway.Client.PostAsync("/cached/item", new StringContent("x")))
+        {
+            Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        }
+
+        var lines = await WaitForLinesAsync(log, 3);
+        Assert.Equal(["miss", "hit", "bypass"], lines.Select(l => l.GetProperty("gatehouse").GetProperty("cache").GetString()));
+    }
 }

@@ -161,7 +161,7 @@ public class TracingTests
             services:
               s: { targets: ["{{backend.Url}}"] }
             routes:
-              - { name: exported, match: { path: "/exported/{**rest}" }, service: s, auth: { providers: [apiKey] }, rateLimit: [traced-limit] }
+              - { name: exported, match: { path: "/exported/{**rest}" }, service: s, auth: { providers: [apiKey] }, rateLimit: [traced-limit], cache: { ttl: 60s, keyByConsumer: true } }
             """);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/exported/1");
@@ -187,8 +187,8 @@ public class TracingTests
         {
             all = exports.SelectMany(b => b).ToArray();
             return Contains(all, "gatehouse.upstream"u8) && Contains(all, "GET exported"u8) && Contains(all, "gatehouse.authenticate"u8)
-                && Contains(all, "gatehouse.rate_limit"u8);
-        }, "the server, authenticate, rate limit and upstream spans at the OTLP endpoint", TimeSpan.FromSeconds(20));
+                && Contains(all, "gatehouse.rate_limit"u8) && Contains(all, "gatehouse.cache"u8);
+        }, "the server, authenticate, rate limit, cache and upstream spans at the OTLP endpoint", TimeSpan.FromSeconds(20));
 
         Assert.True(Contains(all, traceBytes), "the client's trace id");
         Assert.True(Contains(all, upstreamSpan), "the span the backend saw as its parent");

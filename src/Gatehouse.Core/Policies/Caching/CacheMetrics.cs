@@ -1,0 +1,70 @@
+using System.Diagnostics.Metrics;
+
+namespace Gatehouse.Policies.Caching;
+
+/// <summary>What the cache did with one request: the one place its result is known (the access log reads it too).</summary>
+internal enum CacheOutcome
+{
+    /// <summary>The route has no cache, or the request was not one the cache handles (method, override headers, unkeyed query).</summary>
+    Bypass,
+
+    /// <summary>Served from a fresh entry.</summary>
+    Hit,
+
+    /// <summary>Forwarded: no entry (or a Vary mismatch, or the request said no-cache).</summary>
+    Miss,
+
+    /// <summary>Waited for another request's identical miss and served its entry.</summary>
+    Collapsed,
+
+    /// <summary>Served a stale entry while one background request refreshes it.</summary>
+    StaleWhileRevalidate,
+
+    /// <summary>Served a stale entry because the backend failed.</summary>
+    StaleIfError,
+
+    /// <summary>A stale entry revalidated with the backend (304) and served.</summary>
+    Revalidated,
+}
+
+/// <summary>
+/// The cache's instruments, from <see cref="IMeterFactory"/>. Labels stay bounded: route names come from the config,
+/// results are a fixed set; keys and URLs never become labels.
+/// </summary>
+internal sealed class CacheMetrics
+{
+    public const string MeterName = "Gatehouse.Caching";
+
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _storeFailures;
+
+    public CacheMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _requests = meter.CreateCounter<long>(
+            "gatehouse.cache.requests",
+            unit: "{request}",
+            description: "Requests to cached routes by route and result: hit, miss, collapsed, stale (stale-while-revalidate), stale_if_error, revalidated, bypass.");
+        _storeFailures = meter.CreateCounter<long>(
+            "gatehouse.cache.store_failures",
+            unit: "{operation}",
+            description: "Redis cache reads and writes that failed or timed out (each read counted as a miss).");
+    }
+
+    public void Counted(string route, CacheOutcome outcome) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("result", Name(outcome)));
+
+    public void StoreFailed(string operation) =>
+        _storeFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public static string Name(CacheOutcome outcome) => outcome switch
+    {
+        CacheOutcome.Hit => "hit",
+        CacheOutcome.Miss => "miss",
+        CacheOutcome.Collapsed => "collapsed",
+        CacheOutcome.StaleWhileRevalidate => "stale",
+        CacheOutcome.StaleIfError => "stale_if_error",
+        CacheOutcome.Revalidated => "revalidated",
+        _ => "bypass",
+    };
+}

@@ -1,0 +1,43 @@
+namespace Gatehouse.Policies.Caching;
+
+/// <summary>A route's compiled cache settings, attached to its <see cref="Proxy.CompiledRoute"/>.</summary>
+internal sealed class CachePolicy
+{
+    public CachePolicy(string route, RouteCacheOptions options)
+    {
+        Route = route;
+        Options = options;
+        QueryNames = options.VaryByQuery?.Order(StringComparer.Ordinal).ToArray();
+        HeaderNames = options.VaryByHeaders.Order(StringComparer.OrdinalIgnoreCase).ToArray();
+    }
+
+    public string Route { get; }
+
+    public RouteCacheOptions Options { get; }
+
+    /// <summary>Keyed query parameters, sorted; null keys the whole (sorted) query string.</summary>
+    public string[]? QueryNames { get; }
+
+    /// <summary>Keyed request headers, sorted.</summary>
+    public string[] HeaderNames { get; }
+
+    public TimeSpan Ttl => Options.Ttl;
+
+    public bool OverrideTtl => Options.OverrideTtl;
+
+    public TimeSpan StaleWhileRevalidate => Options.StaleWhileRevalidate;
+
+    public TimeSpan StaleIfError => Options.StaleIfError;
+
+    public long MaxEntryBytes => Options.MaxEntryBytes;
+
+    public bool KeyByConsumer => Options.KeyByConsumer;
+
+    public CacheStoreKind Store => Options.Store;
+
+    /// <summary>Set by <see cref="ResponseCache.Attach"/> before the snapshot goes live.</summary>
+    public ICacheStore? Attached { get; set; }
+
+    /// <summary>For tests: a policy from options alone.</summary>
+    internal static CachePolicy For(RouteCacheOptions options) => new("test", options);
+}

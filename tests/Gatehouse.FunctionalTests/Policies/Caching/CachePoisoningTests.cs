@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using Gatehouse.FunctionalTests.Common;
+
+namespace Gatehouse.FunctionalTests.Policies.Caching;
+
+/// <summary>
+/// Classic cache-poisoning and cross-user leaks: an attacker's unkeyed input must never change what another client
+/// is served, and an authenticated answer must never reach another consumer.
+/// </summary>
+public class CachePoisoningTests
+{
+    private static async Task<string> GetAsync(TestGateway gateway, string path, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await gateway.Client.SendAsync(request);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    [Fact]
+    public async Task XForwardedHost_FromTheAttacker_NeverReachesTheStoredPage()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+
+        // A backend that builds absolute links from X-Forwarded-Host, as many frameworks do.
+        backend.Handle("/page", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            return context.Response.WriteAsync("<script src=\"//" + context.Request.Headers["X-Forwarded-Host"] + "/app.js\">");
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+
+        var attacker = await GetAsync(gateway, "/page", ("X-Forwarded-Host", "evil.example"));
+        var victim = await GetAsync(gateway, "/page");
+
+        Assert.DoesNotContain("evil.example", attacker, StringComparison.Ordinal);
+        Assert.DoesNotContain("evil.example", victim, StringComparison.Ordinal);
+        Assert.Contains(gateway.Url.Authority, victim, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("X-Original-URL")]
+    [InlineData("X-Rewrite-URL")]
+    [InlineData("X-HTTP-Method-Override")]
+    public async Task UrlOverrideHeader_BypassesTheCache_VictimGetsThePublicPage(string header)
+    {
+        await using var backend = await CachingBackend.StartAsync();
+
+        // A backend (IIS, Symfony) that serves the URL named in X-Original-URL instead of the request line's.
+        backend.Handle("/public", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            return context.Response.WriteAsync(context.Request.Headers.ContainsKey(header) ? "admin page" : "public page");
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+
+        var attacker = await GetAsync(gateway, "/public", (header, "/admin"));
+        var victim = await GetAsync(gateway, "/public");
+        var again = await GetAsync(gateway, "/public");
+
+        Assert.Equal("admin page", attacker);
+        Assert.Equal("public page", victim);
+        Assert.Equal("public page", again);
+        Assert.Equal(2, backend.Count("/public"));
+    }
+
+    [Fact]
+    public async Task UnkeyedQueryParameter_BypassesTheCache_VictimGetsTheCleanPage()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Handle("/list", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            return context.Response.WriteAsync("page " + context.Request.Query["page"] + " " + context.Request.Query["callback"]);
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend, "{ varyBy: { query: [page] } }"));
+
+        var attacker = await GetAsync(gateway, "/list?page=1&callback=alert(1)");
+        var victim = await GetAsync(gateway, "/list?page=1");
+
+        Assert.Contains("alert(1)", attacker, StringComparison.Ordinal);
+        Assert.Equal("page 1 ", victim);
+    }
+
+    [Fact]
+    public async Task UnkeyedRequestHeader_NotUsedByTheBackendUnlessVaried_ThenKeyed()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Handle("/r", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            context.Response.Headers.Vary = "X-Theme";
+            return context.Response.WriteAsync("theme " + context.Request.Headers["X-Theme"]);
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+
+        var attacker = await GetAsync(gateway, "/r", ("X-Theme", "<evil>"));
+        var victim = await GetAsync(gateway, "/r");
+
+        Assert.Equal("theme <evil>", attacker);
+        Assert.Equal("theme ", victim);
+    }
+
+    private static string Hash(string key) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private static string AuthConfig(CachingBackend backend, string cache) => $$"""
+        consumers:
+          alice: { apiKeys: ["{{Hash("key-alice")}}"] }
+          bob: { apiKeys: ["{{Hash("key-bob")}}"] }
+        services:
+          s: { targets: ["{{backend.Url}}"] }
+        routes:
+          - name: me
+            match: { path: "/me" }
+            service: s
+            auth: { providers: [apiKey] }
+            forwardClaims: { consumer: X-Consumer }
+            cache: {{cache}}
+        """;
+
+    private static void AnswerPerConsumer(CachingBackend backend, string cacheControl) =>
+        backend.Handle("/me", context =>
+        {
+            context.Response.Headers.CacheControl = cacheControl;
+            return context.Response.WriteAsync("account of " + context.Request.Headers["X-Consumer"]);
+        });
+
+    [Fact]
+    public async Task AuthenticatedResponse_WithoutPublic_NeverServedToAnotherConsumer()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        AnswerPerConsumer(backend, "max-age=60");
+        await using var gateway = await TestGateway.StartAsync(AuthConfig(backend, "{ ttl: 60s }"));
+
+        var alice = await GetAsync(gateway, "/me", ("X-Api-Key", "key-alice"));
+        var bob = await GetAsync(gateway, "/me", ("X-Api-Key", "key-bob"));
+        var aliceAgain = await GetAsync(gateway, "/me", ("X-Api-Key", "key-alice"));
+
+        Assert.Equal("account of alice", alice);
+        Assert.Equal("account of bob", bob);
+        Assert.Equal("account of alice", aliceAgain);
+        Assert.Equal(3, backend.Count("/me"));
+    }
+
+    [Fact]
+    public async Task KeyByConsumer_StoresPerConsumer_EachGetsTheirOwn()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        AnswerPerConsumer(backend, "max-age=60");
+        await using var gateway = await TestGateway.StartAsync(AuthConfig(backend, "{ ttl: 60s, keyByConsumer: true }"));
+
+        var alice = await GetAsync(gateway, "/me", ("X-Api-Key", "key-alice"));
+        var bob = await GetAsync(gateway, "/me", ("X-Api-Key", "key-bob"));
+        var aliceAgain = await GetAsync(gateway, "/me", ("X-Api-Key", "key-alice"));
+        var bobAgain = await GetAsync(gateway, "/me", ("X-Api-Key", "key-bob"));
+
+        Assert.Equal("account of alice", alice);
+        Assert.Equal("account of alice", aliceAgain);
+        Assert.Equal("account of bob", bob);
+        Assert.Equal("account of bob", bobAgain);
+        Assert.Equal(2, backend.Count("/me"));
+    }
+
+    [Fact]
+    public async Task AuthenticatedResponse_MarkedPublic_SharedAsTheBackendAllows()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/me", "the same for everyone", 200, ("Cache-Control", "public, max-age=60"));
+        await using var gateway = await TestGateway.StartAsync(AuthConfig(backend, "{ ttl: 60s }"));
+
+        await GetAsync(gateway, "/me", ("X-Api-Key", "key-alice"));
+        var bob = await GetAsync(gateway, "/me", ("X-Api-Key", "key-bob"));
+        using var anonymous = await gateway.Client.GetAsync("/me");
+
+        Assert.Equal("the same for everyone", bob);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(1, backend.Count("/me"));
+    }
+
+    [Fact]
+    public async Task AuthorizationHeader_OnAnAnonymousRoute_NotStoredWithoutPublic()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Handle("/r", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            return context.Response.WriteAsync("for " + context.Request.Headers.Authorization);
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+
+        var first = await GetAsync(gateway, "/r", ("Authorization", "Bearer one"));
+        var second = await GetAsync(gateway, "/r", ("Authorization", "Bearer two"));
+
+        Assert.Equal("for Bearer one", first);
+        Assert.Equal("for Bearer two", second);
+    }
+}
