@@ -227,13 +227,14 @@ internal static class GatewayCompiler
             HttpRequest = new ForwarderRequestConfig
             {
                 ActivityTimeout = service.Timeout?.Idle,
-                Version = service.HttpVersion switch
+                // gRPC is HTTP/2 only: exactly 2.0 gives h2c with prior knowledge to http:// targets and ALPN h2 over TLS.
+                Version = service.Protocol == Policies.Transcoding.ServiceProtocol.Grpc ? System.Net.HttpVersion.Version20 : service.HttpVersion switch
                 {
                     "1.1" => System.Net.HttpVersion.Version11,
                     "2" => System.Net.HttpVersion.Version20,
                     _ => null,
                 },
-                VersionPolicy = service.HttpVersion switch
+                VersionPolicy = service.Protocol == Policies.Transcoding.ServiceProtocol.Grpc ? HttpVersionPolicy.RequestVersionExact : service.HttpVersion switch
                 {
                     "1.1" => HttpVersionPolicy.RequestVersionOrLower,
                     "2" => HttpVersionPolicy.RequestVersionExact,

@@ -1,0 +1,111 @@
+using Gatehouse.Configuration;
+
+namespace Gatehouse.Policies.Transcoding;
+
+/// <summary>What a service speaks: plain HTTP (default) or gRPC, which always goes to the backend over HTTP/2.</summary>
+public enum ServiceProtocol
+{
+    Http,
+    Grpc,
+}
+
+/// <summary>
+/// <c>grpc: { descriptors: protos/bookstore.pb }</c> on a service with <c>protocol: grpc</c>: the
+/// FileDescriptorSet (made with <c>protoc --include_imports --descriptor_set_out</c>) whose
+/// <c>google.api.http</c> annotations routes with <c>transcode: grpc</c> are mapped by.
+/// </summary>
+public sealed record GrpcServiceOptions : ConfigSection
+{
+    internal static readonly string[] Keys = ["descriptors"];
+
+    /// <summary>The descriptor set as written in the file (relative to the config file).</summary>
+    public string? Descriptors { get; init; }
+
+    /// <summary><see cref="Descriptors"/> resolved against the config file's folder; null when not set.</summary>
+    public string? DescriptorsPath { get; init; }
+
+    internal static GrpcServiceOptions Read(ConfigNodeReader reader)
+    {
+        var descriptors = reader.String("descriptors");
+        return new GrpcServiceOptions
+        {
+            Position = reader.Position,
+            KeyPositions = reader.KeyPositions,
+            Descriptors = descriptors,
+            DescriptorsPath = descriptors is null ? null : ResolveAgainstConfig(descriptors, reader.Context.Diagnostics.File),
+        };
+    }
+
+    /// <summary>Relative paths are taken from the config file's folder, so a config works whatever the working directory.</summary>
+    internal static string ResolveAgainstConfig(string path, string configFile)
+    {
+        if (Path.IsPathRooted(path))
+        {
+            return path;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(configFile));
+        return Path.GetFullPath(Path.Combine(folder ?? Directory.GetCurrentDirectory(), path));
+    }
+
+    internal static readonly Dictionary<string, ServiceProtocol> ProtocolNames = new(StringComparer.Ordinal)
+    {
+        ["http"] = ServiceProtocol.Http,
+        ["grpc"] = ServiceProtocol.Grpc,
+    };
+
+    internal static readonly Dictionary<string, RouteTranscoding> TranscodeNames = new(StringComparer.Ordinal)
+    {
+        ["grpc"] = RouteTranscoding.Grpc,
+    };
+
+    /// <summary>Checks a service's <c>protocol</c> and <c>grpc</c> keys together.</summary>
+    internal static void ValidateService(ServiceOptions service, ConfigDiagnostics diagnostics)
+    {
+        if (service.Grpc is { } grpc)
+        {
+            if (service.Protocol != ServiceProtocol.Grpc)
+            {
+                diagnostics.Error(service.PositionOf("grpc"), $"services.{service.Name}.grpc needs protocol: grpc");
+            }
+
+            if (grpc.DescriptorsPath is { } path && !File.Exists(path))
+            {
+                diagnostics.Error(grpc.PositionOf("descriptors"), $"services.{service.Name}.grpc.descriptors: file '{path}' does not exist (make it with protoc --include_imports --descriptor_set_out=...)");
+            }
+        }
+
+        if (service.Protocol == ServiceProtocol.Grpc && service.HttpVersion is "1.1")
+        {
+            diagnostics.Error(service.PositionOf("httpVersion"), $"services.{service.Name}: gRPC needs HTTP/2; remove httpVersion: 1.1");
+        }
+    }
+
+    /// <summary>Checks a route's <c>transcode</c> against its service.</summary>
+    internal static void ValidateRoute(RouteOptions route, ServiceOptions? service, ConfigDiagnostics diagnostics)
+    {
+        if (route.Transcode != RouteTranscoding.Grpc || service is null)
+        {
+            return;
+        }
+
+        if (service.Protocol != ServiceProtocol.Grpc || service.Grpc?.Descriptors is null)
+        {
+            diagnostics.Error(route.PositionOf("transcode"), $"route '{route.Name}' has transcode: grpc, so service '{service.Name}' needs protocol: grpc and grpc: {{ descriptors: file.pb }}");
+        }
+
+        if (route.WebSockets)
+        {
+            diagnostics.Error(route.PositionOf("webSockets"), $"route '{route.Name}' cannot both transcode to gRPC and pass WebSockets");
+        }
+    }
+}
+
+/// <summary>How a route's requests are translated before they reach the backend.</summary>
+public enum RouteTranscoding
+{
+    None,
+
+    /// <summary>REST/JSON requests mapped to gRPC methods by their <c>google.api.http</c> rules.</summary>
+    Grpc,
+}

@@ -1,0 +1,147 @@
+using System.Net;
+using Gatehouse.FunctionalTests.Bookstore;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.FunctionalTests.Policies.Transcoding;
+
+/// <summary>A real Grpc.AspNetCore bookstore on 127.0.0.1 port 0, cleartext HTTP/2 only (Kestrel's h2c needs an Http2-only endpoint).</summary>
+public sealed class GrpcBackend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private GrpcBackend(WebApplication app) => _app = app;
+
+    public string Url { get; private set; } = "";
+
+    /// <summary>The last request's headers as the backend saw them (for checks on what the gateway sent).</summary>
+    public static Metadata? LastHeaders { get; private set; }
+
+    public static async Task<GrpcBackend> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        app.MapGrpcService<BookstoreService>();
+        await app.StartAsync();
+        return new GrpcBackend(app) { Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() };
+    }
+
+    /// <summary>
+    /// The FileDescriptorSet of bookstore.proto with its imports in dependency order, as
+    /// <c>protoc --include_imports --descriptor_set_out</c> writes it, built from the generated types' own
+    /// descriptors so the test needs no protoc and no committed binary.
+    /// </summary>
+    public static byte[] DescriptorSet()
+    {
+        var ordered = new List<Google.Protobuf.Reflection.FileDescriptor>();
+        void Visit(Google.Protobuf.Reflection.FileDescriptor file)
+        {
+            if (ordered.Contains(file))
+            {
+                return;
+            }
+
+            foreach (var dependency in file.Dependencies)
+            {
+                Visit(dependency);
+            }
+
+            ordered.Add(file);
+        }
+
+        Visit(BookstoreReflection.Descriptor);
+        var set = new Google.Protobuf.Reflection.FileDescriptorSet();
+        set.File.AddRange(ordered.Select(f => Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(f.SerializedData)));
+        return set.ToByteArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private sealed class BookstoreService : Bookstore.Bookstore.BookstoreBase
+    {
+        public override Task<Shelf> GetShelf(GetShelfRequest request, ServerCallContext context)
+        {
+            LastHeaders = context.RequestHeaders;
+            return request.Shelf == 404
+                ? throw new RpcException(new Status(StatusCode.NotFound, $"shelf {request.Shelf} does not exist"))
+                : Task.FromResult(new Shelf { Id = request.Shelf, Theme = "theme-" + request.Shelf });
+        }
+
+        public override Task<ListShelvesResponse> ListShelves(Empty request, ServerCallContext context) =>
+            Task.FromResult(new ListShelvesResponse { Shelves = { new Shelf { Id = 1, Theme = "fiction" }, new Shelf { Id = 2, Theme = "history" } } });
+
+        public override Task<Shelf> CreateShelf(CreateShelfRequest request, ServerCallContext context) =>
+            Task.FromResult(new Shelf { Id = request.Shelf.Id == 0 ? 99 : request.Shelf.Id, Theme = request.Shelf.Theme });
+
+        public override Task<Book> GetBook(GetBookRequest request, ServerCallContext context) =>
+            Task.FromResult(new Book { Name = request.Name, Title = "Title of " + request.Name, Genre = Genre.History });
+
+        public override Task<Book> UpdateBook(UpdateBookRequest request, ServerCallContext context) =>
+            Task.FromResult(new Book(request.Book) { Author = string.Join(",", request.UpdateMask?.Paths ?? []) });
+
+        public override Task<Empty> DeleteBook(GetBookRequest request, ServerCallContext context) => Task.FromResult(new Empty());
+
+        public override Task<Shelf> ArchiveShelf(GetShelfRequest request, ServerCallContext context) =>
+            Task.FromResult(new Shelf { Id = request.Shelf, Archived = true });
+
+        public override Task<Shelf> GetShelfTheme(GetShelfRequest request, ServerCallContext context) =>
+            Task.FromResult(new Shelf { Id = request.Shelf, Theme = "theme-" + request.Shelf });
+
+        public override Task<Everything> Echo(Everything request, ServerCallContext context)
+        {
+            LastHeaders = context.RequestHeaders;
+            return Task.FromResult(request);
+        }
+
+        public override Task<Empty> Fail(FailRequest request, ServerCallContext context) =>
+            throw new RpcException(new Status((StatusCode)request.Code, request.Message), new Metadata { { "x-fail", "yes" } });
+
+        public override async Task ListBooks(ListBooksRequest request, IServerStreamWriter<Book> responseStream, ServerCallContext context)
+        {
+            for (var i = 1; i <= request.PageSize; i++)
+            {
+                await responseStream.WriteAsync(new Book { Name = $"shelves/{request.Shelf}/books/{i}", Title = "Book " + i });
+            }
+
+            if (request.FailAfterCode != 0)
+            {
+                throw new RpcException(new Status((StatusCode)request.FailAfterCode, "stream failed"));
+            }
+
+            context.ResponseTrailers.Add("x-books", request.PageSize.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        public override async Task<ListBooksResponse> AddBooks(IAsyncStreamReader<Book> requestStream, ServerCallContext context)
+        {
+            var response = new ListBooksResponse();
+            await foreach (var book in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                response.Books.Add(book);
+            }
+
+            return response;
+        }
+
+        public override async Task Chat(IAsyncStreamReader<Book> requestStream, IServerStreamWriter<Book> responseStream, ServerCallContext context)
+        {
+            await foreach (var book in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(new Book(book) { Title = book.Title.ToUpperInvariant() });
+            }
+        }
+    }
+}
