@@ -314,7 +314,7 @@ public static class ConfigLoader
                 CircuitBreaker = CircuitBreakerOptions.Read(r),
                 MaxConcurrentRequests = r.Int("maxConcurrentRequests", 1, 1_000_000),
                 Protocol = r.Enum("protocol", GrpcServiceOptions.ProtocolNames) ?? ServiceProtocol.Http,
-                Grpc = grpc is null ? null : GrpcServiceOptions.Read(grpc),
+                Grpc = grpc is null ? null : GrpcServiceOptions.Read(grpc, name),
             });
         }
 

@@ -24,15 +24,44 @@ public sealed record GrpcServiceOptions : ConfigSection
     /// <summary><see cref="Descriptors"/> resolved against the config file's folder; null when not set.</summary>
     public string? DescriptorsPath { get; init; }
 
-    internal static GrpcServiceOptions Read(ConfigNodeReader reader)
+    /// <summary>The descriptor set built and its HTTP rules compiled, read once with the config (so a reload reads it again).</summary>
+    internal GrpcDescriptorSet? DescriptorSet { get; init; }
+
+    internal static GrpcServiceOptions Read(ConfigNodeReader reader, string serviceName)
     {
         var descriptors = reader.String("descriptors");
+        var path = descriptors is null ? null : ResolveAgainstConfig(descriptors, reader.Context.Diagnostics.File);
+        GrpcDescriptorSet? set = null;
+        if (path is not null)
+        {
+            byte[]? bytes = null;
+            try
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                reader.Error("descriptors", $"services.{serviceName}.grpc.descriptors: cannot read '{path}' ({e.Message}); make it with protoc --include_imports --descriptor_set_out=FILE");
+            }
+
+            if (bytes is not null)
+            {
+                var errors = new List<string>();
+                set = GrpcDescriptorSet.Load(bytes, errors);
+                foreach (var error in errors)
+                {
+                    reader.Error("descriptors", $"services.{serviceName}.grpc.descriptors '{descriptors}'{(error.StartsWith("method ", StringComparison.Ordinal) ? ": " : " ")}{error}");
+                }
+            }
+        }
+
         return new GrpcServiceOptions
         {
             Position = reader.Position,
             KeyPositions = reader.KeyPositions,
             Descriptors = descriptors,
-            DescriptorsPath = descriptors is null ? null : ResolveAgainstConfig(descriptors, reader.Context.Diagnostics.File),
+            DescriptorsPath = path,
+            DescriptorSet = set,
         };
     }
 
@@ -69,10 +98,6 @@ public sealed record GrpcServiceOptions : ConfigSection
                 diagnostics.Error(service.PositionOf("grpc"), $"services.{service.Name}.grpc needs protocol: grpc");
             }
 
-            if (grpc.DescriptorsPath is { } path && !File.Exists(path))
-            {
-                diagnostics.Error(grpc.PositionOf("descriptors"), $"services.{service.Name}.grpc.descriptors: file '{path}' does not exist (make it with protoc --include_imports --descriptor_set_out=...)");
-            }
         }
 
         if (service.Protocol == ServiceProtocol.Grpc && service.HttpVersion is "1.1")

@@ -29,7 +29,7 @@ public sealed class GrpcOptionsTests : IDisposable
     public void Accepts_IssueExample_DescriptorsRelativeToConfigFile()
     {
         Directory.CreateDirectory(Path.Combine(_folder, "protos"));
-        File.WriteAllBytes(Path.Combine(_folder, "protos", "bookstore.pb"), []);
+        File.WriteAllBytes(Path.Combine(_folder, "protos", "bookstore.pb"), Gatehouse.Tests.Bookstore.BookstoreDescriptors.Set());
 
         var options = Load(Config("protocol: grpc\n    grpc: { descriptors: protos/bookstore.pb }", "transcode: grpc"));
 
@@ -50,7 +50,7 @@ public sealed class GrpcOptionsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("protocol: grpc\n    grpc: { descriptors: missing.pb }", "", 5, 13, "does not exist")]
+    [InlineData("protocol: grpc\n    grpc: { descriptors: missing.pb }", "", 5, 13, "cannot read")]
     [InlineData("protocol: soap", "", 4, 5, "protocol")]
     [InlineData("grpc: { descriptors: x.pb }", "", 4, 5, "needs protocol: grpc")]
     [InlineData("protocol: grpc\n    httpVersion: \"1.1\"", "", 5, 5, "gRPC needs HTTP/2")]
@@ -67,6 +67,20 @@ public sealed class GrpcOptionsTests : IDisposable
         Assert.Equal(ConfigFile, error.File);
         Assert.Equal((line, column), (error.Line, error.Column));
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rejects_DescriptorsNotMatchingAnnotations_NamesMethod_AtDescriptorsKey()
+    {
+        var set = Gatehouse.Tests.Bookstore.BookstoreDescriptors.SetOf(Gatehouse.Tests.Bookstore.BookstoreReflection.Descriptor);
+        var method = set.File.Single(f => f.Name.EndsWith("bookstore.proto", StringComparison.Ordinal)).Service[0].Method.Single(m => m.Name == "GetBook");
+        method.Options.SetExtension(Google.Api.AnnotationsExtensions.Http, new Google.Api.HttpRule { Get = "/v1/{title=books/*}" });
+        File.WriteAllBytes(Path.Combine(_folder, "x.pb"), Google.Protobuf.MessageExtensions.ToByteArray(set));
+
+        var error = Refused(Config("protocol: grpc\n    grpc: { descriptors: x.pb }"));
+
+        Assert.Equal((5, 13), (error.Line, error.Column));
+        Assert.Equal("services.bookstore.grpc.descriptors 'x.pb': method bookstore.v1.Bookstore.GetBook: path variable 'title' names field 'title', which bookstore.v1.GetBookRequest does not have", error.Message);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using System.Net;
-using Gatehouse.FunctionalTests.Bookstore;
+using Gatehouse.Tests.Bookstore;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -36,34 +36,7 @@ public sealed class GrpcBackend : IAsyncDisposable
         return new GrpcBackend(app) { Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() };
     }
 
-    /// <summary>
-    /// The FileDescriptorSet of bookstore.proto with its imports in dependency order, as
-    /// <c>protoc --include_imports --descriptor_set_out</c> writes it, built from the generated types' own
-    /// descriptors so the test needs no protoc and no committed binary.
-    /// </summary>
-    public static byte[] DescriptorSet()
-    {
-        var ordered = new List<Google.Protobuf.Reflection.FileDescriptor>();
-        void Visit(Google.Protobuf.Reflection.FileDescriptor file)
-        {
-            if (ordered.Contains(file))
-            {
-                return;
-            }
-
-            foreach (var dependency in file.Dependencies)
-            {
-                Visit(dependency);
-            }
-
-            ordered.Add(file);
-        }
-
-        Visit(BookstoreReflection.Descriptor);
-        var set = new Google.Protobuf.Reflection.FileDescriptorSet();
-        set.File.AddRange(ordered.Select(f => Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(f.SerializedData)));
-        return set.ToByteArray();
-    }
+    public static byte[] DescriptorSet() => Gatehouse.Tests.Bookstore.BookstoreDescriptors.Set();
 
     public async ValueTask DisposeAsync()
     {

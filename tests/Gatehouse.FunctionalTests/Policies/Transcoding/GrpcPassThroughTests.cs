@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Gatehouse.FunctionalTests.Bookstore;
+using Gatehouse.Tests.Bookstore;
 using Gatehouse.FunctionalTests.Common;
 using Grpc.Core;
 using Grpc.Net.Client;
