@@ -44,7 +44,7 @@ public sealed class GrpcBackend : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed class BookstoreService : Bookstore.Bookstore.BookstoreBase
+    private sealed class BookstoreService : Gatehouse.Tests.Bookstore.Bookstore.BookstoreBase
     {
         public override Task<Shelf> GetShelf(GetShelfRequest request, ServerCallContext context)
         {

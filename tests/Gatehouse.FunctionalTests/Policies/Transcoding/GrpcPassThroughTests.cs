@@ -31,10 +31,10 @@ public class GrpcPassThroughTests
             {{routeExtra}}
         """;
 
-    private static (GrpcChannel Channel, Bookstore.Bookstore.BookstoreClient Client) Connect(TestGateway gateway)
+    private static (GrpcChannel Channel, Gatehouse.Tests.Bookstore.Bookstore.BookstoreClient Client) Connect(TestGateway gateway)
     {
         var channel = GrpcChannel.ForAddress(gateway.Url, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { UseProxy = false } });
-        return (channel, new Bookstore.Bookstore.BookstoreClient(channel));
+        return (channel, new Gatehouse.Tests.Bookstore.Bookstore.BookstoreClient(channel));
     }
 
     [Fact]
