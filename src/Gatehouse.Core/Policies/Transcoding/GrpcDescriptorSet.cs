@@ -11,10 +11,36 @@ namespace Gatehouse.Policies.Transcoding;
 /// </summary>
 internal sealed class GrpcDescriptorSet
 {
+    private readonly Dictionary<string, MessageDescriptor> _messages = new(StringComparer.Ordinal);
+
     private GrpcDescriptorSet(IReadOnlyList<FileDescriptor> files, IReadOnlyList<HttpBinding> bindings)
     {
         Files = files;
         Bindings = bindings;
+        foreach (var file in files)
+        {
+            AddMessages(file.MessageTypes);
+        }
+
+        Json = new ProtoJsonOptions { TypeResolver = FindMessage };
+        JsonIgnoringUnknownFields = new ProtoJsonOptions { TypeResolver = FindMessage, IgnoreUnknownFields = true };
+    }
+
+    /// <summary>Codec settings whose Any resolver knows every message of this set.</summary>
+    public ProtoJsonOptions Json { get; }
+
+    public ProtoJsonOptions JsonIgnoringUnknownFields { get; }
+
+    /// <summary>A message type of the set by full name (for Any's <c>@type</c>), or null.</summary>
+    public MessageDescriptor? FindMessage(string fullName) => _messages.GetValueOrDefault(fullName);
+
+    private void AddMessages(IEnumerable<MessageDescriptor> messages)
+    {
+        foreach (var message in messages)
+        {
+            _messages.TryAdd(message.FullName, message);
+            AddMessages(message.NestedTypes);
+        }
     }
 
     public IReadOnlyList<FileDescriptor> Files { get; }
