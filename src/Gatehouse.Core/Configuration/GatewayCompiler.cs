@@ -53,6 +53,7 @@ internal static class GatewayCompiler
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
                 RateLimits = route.RateLimit.Count == 0 ? null : new RouteRateLimits(route.RateLimit.Select(name => rateLimits[name]).ToArray()),
                 Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
+                Transcoder = CompileTranscoder(route, options),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -90,6 +91,19 @@ internal static class GatewayCompiler
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,
         };
+    }
+
+    private static Policies.Transcoding.GrpcTranscoder? CompileTranscoder(RouteOptions route, GatewayOptions options)
+    {
+        if (route.Transcode != Policies.Transcoding.RouteTranscoding.Grpc
+            || options.Services.FirstOrDefault(s => s.Name == route.Service) is not { Grpc.DescriptorSet: { } descriptors } service)
+        {
+            return null;
+        }
+
+        // gRPC's usual receive limit; a backend answer larger than this is refused with 502 rather than buffered.
+        const int MaxMessageBytes = 4 * 1024 * 1024;
+        return new Policies.Transcoding.GrpcTranscoder(descriptors, route.Timeout?.Response ?? service.Timeout?.Response, MaxMessageBytes);
     }
 
     private static RouteMatch CompileMatch(MatchOptions match) => new()

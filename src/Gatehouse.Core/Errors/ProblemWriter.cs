@@ -63,7 +63,7 @@ internal static class ProblemWriter
         }
 
         // A gRPC client cannot read problem+json: it gets a trailers-only answer with the matching grpc-status, as Envoy sends.
-        if (Policies.Transcoding.GrpcStatusCodes.IsGrpcRequest(context.Request))
+        if (Policies.Transcoding.GrpcStatusCodes.IsGrpcRequest(context))
         {
             response.StatusCode = 200;
             response.ContentType = "application/grpc";

@@ -37,4 +37,7 @@ internal sealed class CompiledRoute
 
     /// <summary>The service's breaker, retries, bulkhead and the route's response timeout and fallback; null when none apply.</summary>
     public Policies.Resilience.RouteResilience? Resilience { get; init; }
+
+    /// <summary>REST/JSON → gRPC mapping for routes with <c>transcode: grpc</c>, or null.</summary>
+    public Policies.Transcoding.GrpcTranscoder? Transcoder { get; init; }
 }

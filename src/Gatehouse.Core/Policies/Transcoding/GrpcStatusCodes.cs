@@ -104,8 +104,16 @@ internal static class GrpcStatusCodes
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
-    /// <summary>A gRPC call, as opposed to REST: gRPC clients cannot read problem+json and expect grpc-status.</summary>
-    public static bool IsGrpcRequest(Microsoft.AspNetCore.Http.HttpRequest request) =>
-        request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
-        && !type.StartsWith("application/grpc-web", StringComparison.OrdinalIgnoreCase);
+    /// <summary>A gRPC call, as opposed to REST (a transcoded REST call looks like gRPC by now, but its client reads JSON).</summary>
+    public static bool IsGrpcRequest(Microsoft.AspNetCore.Http.HttpContext context) =>
+        context.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase)
+        && !type.StartsWith("application/grpc-web", StringComparison.OrdinalIgnoreCase)
+        && context.Features.Get<GrpcTranscodingFeature>() is null;
+
+    /// <summary>The canonical names (google/rpc/code.proto), as REST clients see them in error bodies.</summary>
+    public static readonly string[] Names =
+    [
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    ];
 }

@@ -34,6 +34,56 @@ internal static class ProtoJsonFormatter
         json.WriteEndObject();
     }
 
+    /// <summary>Only one field's value (for <c>response_body</c>); its default when the message does not have it.</summary>
+    public static void WriteFieldValue(ReadOnlySpan<byte> data, FieldDescriptor field, Utf8JsonWriter json, ProtoJsonOptions options)
+    {
+        var entries = new List<Entry>();
+        var reader = new ProtoWireReader(data);
+        while (!reader.End)
+        {
+            var tag = reader.ReadVarint();
+            var type = (WireType)(tag & 7);
+            int start;
+            if (type == WireType.LengthDelimited)
+            {
+                var payload = reader.ReadLengthDelimited();
+                start = reader.Position - payload.Length;
+            }
+            else
+            {
+                start = reader.Position;
+                reader.Skip(type);
+            }
+
+            if ((int)(tag >> 3) == field.FieldNumber)
+            {
+                entries.Add(new Entry(field.FieldNumber, type, start, reader.Position));
+            }
+        }
+
+        if (entries.Count == 0)
+        {
+            if (field.IsMap)
+            {
+                json.WriteStartObject();
+                json.WriteEndObject();
+            }
+            else if (field.IsRepeated)
+            {
+                json.WriteStartArray();
+                json.WriteEndArray();
+            }
+            else
+            {
+                WriteDefault(field, json, options, 0);
+            }
+
+            return;
+        }
+
+        WriteField(data, field, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(entries), json, options, 0, writeName: false);
+    }
+
     private static void WriteFields(ReadOnlySpan<byte> data, ProtoJsonInfo info, Utf8JsonWriter json, ProtoJsonOptions options, int depth)
     {
         var entries = ArrayPool<Entry>.Shared.Rent(16);
@@ -106,11 +156,15 @@ internal static class ProtoJsonFormatter
         }
     }
 
-    private static void WriteField(ReadOnlySpan<byte> data, FieldDescriptor field, ReadOnlySpan<Entry> entries, Utf8JsonWriter json, ProtoJsonOptions options, int depth)
+    private static void WriteField(ReadOnlySpan<byte> data, FieldDescriptor field, ReadOnlySpan<Entry> entries, Utf8JsonWriter json, ProtoJsonOptions options, int depth, bool writeName = true)
     {
         if (field.IsMap)
         {
-            json.WritePropertyName(field.JsonName);
+            if (writeName)
+            {
+                json.WritePropertyName(field.JsonName);
+            }
+
             json.WriteStartObject();
             var keyField = field.MessageType.FindFieldByNumber(1);
             var valueField = field.MessageType.FindFieldByNumber(2);
@@ -126,7 +180,11 @@ internal static class ProtoJsonFormatter
 
         if (field.IsRepeated)
         {
-            json.WritePropertyName(field.JsonName);
+            if (writeName)
+            {
+                json.WritePropertyName(field.JsonName);
+            }
+
             json.WriteStartArray();
             foreach (var entry in entries)
             {
@@ -162,18 +220,26 @@ internal static class ProtoJsonFormatter
                 merged.Write(data[entry.Start..entry.End]);
             }
 
-            json.WritePropertyName(field.JsonName);
+            if (writeName)
+            {
+                json.WritePropertyName(field.JsonName);
+            }
+
             WriteMessage(merged.WrittenSpan, field.MessageType, json, options, depth + 1);
             return;
         }
 
         var value = data[last.Start..last.End];
-        if (!field.HasPresence && IsDefault(value, last.Type, field))
+        if (writeName && !field.HasPresence && IsDefault(value, last.Type, field))
         {
             return;
         }
 
-        json.WritePropertyName(field.JsonName);
+        if (writeName)
+            {
+                json.WritePropertyName(field.JsonName);
+            }
+
         WriteValue(value, last.Type, field, json, options, depth);
     }
 

@@ -9,7 +9,7 @@ namespace Gatehouse.Policies.Transcoding;
 /// fields are written, so its length prefix is back-patched in place (one byte reserved, the body moved only in the
 /// rare case the length needs more), instead of sizing every message first or chaining temporary streams.
 /// </summary>
-internal sealed class ProtoWireWriter : IDisposable
+internal sealed class ProtoWireWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _length;
@@ -28,6 +28,9 @@ internal sealed class ProtoWireWriter : IDisposable
         Ensure(reserve);
         _length = reserve;
     }
+
+    /// <summary>The pooled array itself (valid until the next write or <see cref="Dispose"/>), to stream it without a copy.</summary>
+    public byte[] GetBufferUnsafe() => _buffer;
 
     /// <summary>The buffer itself, for writing a frame header into the reserved front.</summary>
     public Span<byte> Front(int count) => _buffer.AsSpan(0, count);
@@ -79,6 +82,18 @@ internal sealed class ProtoWireWriter : IDisposable
     }
 
     public void Advance(int count) => _length += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(Math.Max(sizeHint, 256));
+        return _buffer.AsMemory(_length);
+    }
+
+    Span<byte> IBufferWriter<byte>.GetSpan(int sizeHint)
+    {
+        Ensure(Math.Max(sizeHint, 256));
+        return _buffer.AsSpan(_length);
+    }
 
     /// <summary>Reserves one byte for a length prefix; returns where the body starts.</summary>
     public int BeginLengthDelimited()

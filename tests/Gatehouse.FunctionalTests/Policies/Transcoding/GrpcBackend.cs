@@ -21,8 +21,21 @@ public sealed class GrpcBackend : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
-    /// <summary>The last request's headers as the backend saw them (for checks on what the gateway sent).</summary>
-    public static Metadata? LastHeaders { get; private set; }
+    /// <summary>What this backend saw of the last call (for checks on what the gateway sent).</summary>
+    public BackendState State { get; private set; } = new();
+
+    public sealed class BackendState
+    {
+        public Metadata? LastHeaders { get; set; }
+
+        public DateTime LastDeadline { get; set; }
+
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void Called() => Interlocked.Increment(ref _calls);
+    }
 
     public static async Task<GrpcBackend> StartAsync()
     {
@@ -30,10 +43,12 @@ public sealed class GrpcBackend : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
+        var state = new BackendState();
+        builder.Services.AddSingleton(state);
         var app = builder.Build();
         app.MapGrpcService<BookstoreService>();
         await app.StartAsync();
-        return new GrpcBackend(app) { Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() };
+        return new GrpcBackend(app) { State = state, Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() };
     }
 
     public static byte[] DescriptorSet() => Gatehouse.Tests.Bookstore.BookstoreDescriptors.Set();
@@ -44,11 +59,19 @@ public sealed class GrpcBackend : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed class BookstoreService : Gatehouse.Tests.Bookstore.Bookstore.BookstoreBase
+    private sealed class BookstoreService(BackendState state) : Gatehouse.Tests.Bookstore.Bookstore.BookstoreBase
     {
+        private T Seen<T>(T value, ServerCallContext context)
+        {
+            state.LastHeaders = context.RequestHeaders;
+            state.LastDeadline = context.Deadline;
+            state.Called();
+            return value;
+        }
+
         public override Task<Shelf> GetShelf(GetShelfRequest request, ServerCallContext context)
         {
-            LastHeaders = context.RequestHeaders;
+            Seen(request, context);
             return request.Shelf == 404
                 ? throw new RpcException(new Status(StatusCode.NotFound, $"shelf {request.Shelf} does not exist"))
                 : Task.FromResult(new Shelf { Id = request.Shelf, Theme = "theme-" + request.Shelf });
@@ -58,7 +81,7 @@ public sealed class GrpcBackend : IAsyncDisposable
             Task.FromResult(new ListShelvesResponse { Shelves = { new Shelf { Id = 1, Theme = "fiction" }, new Shelf { Id = 2, Theme = "history" } } });
 
         public override Task<Shelf> CreateShelf(CreateShelfRequest request, ServerCallContext context) =>
-            Task.FromResult(new Shelf { Id = request.Shelf.Id == 0 ? 99 : request.Shelf.Id, Theme = request.Shelf.Theme });
+            Task.FromResult(Seen(request, context) is null ? new Shelf() : new Shelf { Id = request.Shelf.Id == 0 ? 99 : request.Shelf.Id, Theme = request.Shelf.Theme });
 
         public override Task<Book> GetBook(GetBookRequest request, ServerCallContext context) =>
             Task.FromResult(new Book { Name = request.Name, Title = "Title of " + request.Name, Genre = Genre.History });
@@ -76,12 +99,11 @@ public sealed class GrpcBackend : IAsyncDisposable
 
         public override Task<Everything> Echo(Everything request, ServerCallContext context)
         {
-            LastHeaders = context.RequestHeaders;
-            return Task.FromResult(request);
+            return Task.FromResult(Seen(request, context));
         }
 
         public override Task<Empty> Fail(FailRequest request, ServerCallContext context) =>
-            throw new RpcException(new Status((StatusCode)request.Code, request.Message), new Metadata { { "x-fail", "yes" } });
+            Seen(request, context) is null ? Task.FromResult(new Empty()) : throw new RpcException(new Status((StatusCode)request.Code, request.Message), new Metadata { { "x-fail", "yes" } });
 
         public override async Task ListBooks(ListBooksRequest request, IServerStreamWriter<Book> responseStream, ServerCallContext context)
         {

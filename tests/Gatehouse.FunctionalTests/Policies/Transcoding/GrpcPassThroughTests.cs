@@ -160,7 +160,7 @@ public class GrpcPassThroughTests
         Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
         Assert.DoesNotContain("Bad gRPC response", refused.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(1, shelf.Id);
-        Assert.Null(GrpcBackend.LastHeaders?.GetValue("x-api-key"));
+        Assert.Null(backend.State.LastHeaders?.GetValue("x-api-key"));
     }
 
     [Fact]
