@@ -223,7 +223,9 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
     /// <summary>Reads one length-prefixed gRPC message into <paramref name="message"/>; false at the clean end of the stream.</summary>
     private static async Task<bool> ReadFrameAsync(Stream stream, ProtoWireWriter message, int maxBytes, CancellationToken cancellation)
     {
-        var header = new byte[5];
+        // The header is read into the message buffer itself (then overwritten): no per-frame allocation.
+        message.Reset();
+        var header = message.GetMemory(5)[..5];
         var read = await stream.ReadAtLeastAsync(header, 5, throwOnEndOfStream: false, cancellation);
         if (read == 0)
         {
@@ -235,13 +237,13 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
             throw new TranscodingException("the gRPC stream ends inside a message header");
         }
 
-        if (header[0] != 0)
+        if (header.Span[0] != 0)
         {
             // The gateway asks for identity (grpc-accept-encoding); a backend that compresses anyway is refused clearly.
             throw new TranscodingException("the backend sent a compressed gRPC message, which the gateway does not decompress");
         }
 
-        var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1));
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header.Span[1..]);
         if (length > (uint)maxBytes)
         {
             throw new TranscodingException($"the backend's message of {length} bytes is over the {maxBytes}-byte limit");

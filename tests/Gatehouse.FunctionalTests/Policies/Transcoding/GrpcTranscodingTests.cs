@@ -267,3 +267,49 @@ public sealed class GrpcTranscodingTests : IAsyncLifetime
         Assert.Equal("https://gatehouse.dev/problems/unauthenticated", body.GetProperty("type").GetString());
     }
 }
+
+/// <summary>The descriptor set is read again with every config reload; a set that does not fit is refused, naming the method.</summary>
+public class GrpcDescriptorReloadTests
+{
+    private static byte[] SetWithGetShelfAt(string path)
+    {
+        var set = Gatehouse.Tests.Bookstore.BookstoreDescriptors.SetOf(Gatehouse.Tests.Bookstore.BookstoreReflection.Descriptor);
+        var method = set.File.Single(f => f.Name.EndsWith("bookstore.proto", StringComparison.Ordinal)).Service[0].Method.Single(m => m.Name == "GetShelf");
+        method.Options.SetExtension(Google.Api.AnnotationsExtensions.Http, new Google.Api.HttpRule { Get = path });
+        return Google.Protobuf.MessageExtensions.ToByteArray(set);
+    }
+
+    private static string Config(GrpcBackend backend, string descriptors) => $$"""
+        services:
+          bookstore:
+            targets: ["{{backend.Url}}"]
+            protocol: grpc
+            grpc: { descriptors: {{descriptors}} }
+        routes:
+          - { name: rest, match: { path: "/{**rest}" }, service: bookstore, transcode: grpc }
+        """;
+
+    [Fact]
+    public async Task Reload_NewDescriptors_Applied_BadOnes_Refused()
+    {
+        await using var backend = await GrpcBackend.StartAsync();
+        var first = Path.Combine(Directory.CreateTempSubdirectory("gatehouse-pb-").FullName, "v1.pb");
+        await File.WriteAllBytesAsync(first, GrpcBackend.DescriptorSet());
+        await using var gateway = await TestGateway.StartAsync(Config(backend, first));
+        var folder = Path.GetDirectoryName(gateway.ConfigPath)!;
+        await File.WriteAllBytesAsync(Path.Combine(folder, "v2.pb"), SetWithGetShelfAt("/v2/shelves/{shelf}"));
+        await File.WriteAllBytesAsync(Path.Combine(folder, "bad.pb"), SetWithGetShelfAt("/v3/shelves/{shelve}"));
+
+        await gateway.RewriteConfigAsync(Config(backend, "v2.pb"));
+        using var moved = await gateway.Client.GetAsync("/v2/shelves/7");
+        using var old = await gateway.Client.GetAsync("/v1/shelves/7");
+        await gateway.RewriteConfigAsync(Config(backend, "bad.pb"), expectRefusal: true);
+        using var kept = await gateway.Client.GetAsync("/v2/shelves/8");
+
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, old.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
+        Assert.Contains(gateway.Host.Status.Errors, e => e.Message.Contains("method bookstore.v1.Bookstore.GetShelf: path variable 'shelve'", StringComparison.Ordinal));
+        Directory.Delete(Path.GetDirectoryName(first)!, recursive: true);
+    }
+}
