@@ -103,7 +103,7 @@ internal static class GatewayCompiler
 
         // gRPC's usual receive limit; a backend answer larger than this is refused with 502 rather than buffered.
         const int MaxMessageBytes = 4 * 1024 * 1024;
-        return new Policies.Transcoding.GrpcTranscoder(descriptors, route.Timeout?.Response ?? service.Timeout?.Response, MaxMessageBytes);
+        return new Policies.Transcoding.GrpcTranscoder(descriptors, route.Timeout?.Response ?? service.Timeout?.Response, MaxMessageBytes, service.Grpc.IgnoreUnknownFields);
     }
 
     private static RouteMatch CompileMatch(MatchOptions match) => new()

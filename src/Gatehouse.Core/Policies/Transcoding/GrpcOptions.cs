@@ -16,13 +16,16 @@ public enum ServiceProtocol
 /// </summary>
 public sealed record GrpcServiceOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["descriptors"];
+    internal static readonly string[] Keys = ["descriptors", "ignoreUnknownFields"];
 
     /// <summary>The descriptor set as written in the file (relative to the config file).</summary>
     public string? Descriptors { get; init; }
 
     /// <summary><see cref="Descriptors"/> resolved against the config file's folder; null when not set.</summary>
     public string? DescriptorsPath { get; init; }
+
+    /// <summary>Transcoded requests: JSON fields and query parameters the message does not have are skipped instead of refused with 400. Default false.</summary>
+    public bool IgnoreUnknownFields { get; init; }
 
     /// <summary>The descriptor set built and its HTTP rules compiled, read once with the config (so a reload reads it again).</summary>
     internal GrpcDescriptorSet? DescriptorSet { get; init; }
@@ -62,6 +65,7 @@ public sealed record GrpcServiceOptions : ConfigSection
             Descriptors = descriptors,
             DescriptorsPath = path,
             DescriptorSet = set,
+            IgnoreUnknownFields = reader.Bool("ignoreUnknownFields") ?? false,
         };
     }
 

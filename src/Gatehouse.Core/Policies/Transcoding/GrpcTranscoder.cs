@@ -17,9 +17,10 @@ internal sealed class GrpcTranscoder
 
     private readonly Dictionary<string, HttpBinding[]> _byMethod;
 
-    public GrpcTranscoder(GrpcDescriptorSet descriptors, TimeSpan? timeout, int maxMessageBytes)
+    public GrpcTranscoder(GrpcDescriptorSet descriptors, TimeSpan? timeout, int maxMessageBytes, bool ignoreUnknownFields = false)
     {
         Descriptors = descriptors;
+        RequestJson = ignoreUnknownFields ? descriptors.JsonIgnoringUnknownFields : descriptors.Json;
         _byMethod = descriptors.Bindings.GroupBy(b => b.HttpMethod, StringComparer.OrdinalIgnoreCase)
             .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.OrdinalIgnoreCase);
         GrpcTimeout = timeout is { } t ? FormatTimeout(t) : null;
@@ -27,6 +28,9 @@ internal sealed class GrpcTranscoder
     }
 
     public GrpcDescriptorSet Descriptors { get; }
+
+    /// <summary>Codec settings for requests (unknown fields refused or skipped, as configured).</summary>
+    public ProtoJsonOptions RequestJson { get; }
 
     /// <summary><c>grpc-timeout</c> sent to the backend (the route's response timeout), or null.</summary>
     public string? GrpcTimeout { get; }

@@ -54,7 +54,7 @@ internal sealed class GrpcTranscodingMiddleware(RequestDelegate next)
             writer.Reset(FrameHeaderBytes);
             try
             {
-                GrpcTranscoder.WriteRequest(binding, body.Value.Span.Span, target.AsSpan(0, pathLength), segments, segmentCount, request.Query, writer, transcoder.Descriptors.Json);
+                GrpcTranscoder.WriteRequest(binding, body.Value.Span.Span, target.AsSpan(0, pathLength), segments, segmentCount, request.Query, writer, transcoder.RequestJson);
             }
             catch (Exception e) when (e is TranscodingException or JsonException or InvalidOperationException or FormatException)
             {

@@ -87,13 +87,14 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         using var json = new ProtoWireWriter();
         var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
         var streaming = call.Binding.Method.IsServerStreaming;
+        var ndjson = streaming && WantsNdjson(context.Request);
         var started = false;
         try
         {
             while (await ReadFrameAsync(stream, message, transcoder.MaxMessageBytes, context.RequestAborted))
             {
                 json.Reset();
-                if (streaming)
+                if (streaming && !ndjson)
                 {
                     // Written straight into the buffer: a Utf8JsonWriter would put its own separator after raw text.
                     json.GetSpan(1)[0] = started ? (byte)',' : (byte)'[';
@@ -119,11 +120,17 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
                     continue;
                 }
 
+                if (ndjson)
+                {
+                    json.GetSpan(1)[0] = (byte)'\n';
+                    json.Advance(1);
+                }
+
                 if (!started)
                 {
                     started = true;
                     context.Response.StatusCode = 200;
-                    context.Response.ContentType = "application/json; charset=utf-8";
+                    context.Response.ContentType = ndjson ? NdjsonType : "application/json; charset=utf-8";
                 }
 
                 await context.Response.Body.WriteAsync(json.WrittenMemory, context.RequestAborted);
@@ -134,7 +141,7 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         {
             if (started)
             {
-                await WriteStreamErrorAsync(context, GrpcStatusCodes.Internal, "The gateway cannot transcode the backend's message: " + e.Message);
+                await WriteStreamErrorAsync(context, GrpcStatusCodes.Internal, "The gateway cannot transcode the backend's message: " + e.Message, ndjson);
                 return;
             }
 
@@ -148,11 +155,15 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         {
             if (status != "0")
             {
-                await WriteStreamErrorAsync(context, ParseCode(status), detail);
+                await WriteStreamErrorAsync(context, ParseCode(status), detail, ndjson);
                 return;
             }
 
-            await context.Response.Body.WriteAsync("]"u8.ToArray(), context.RequestAborted);
+            if (!ndjson)
+            {
+                await context.Response.Body.WriteAsync("]"u8.ToArray(), context.RequestAborted);
+            }
+
             return;
         }
 
@@ -165,9 +176,11 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         if (streaming)
         {
             json.Reset();
-            json.GetSpan(2);
-            "[]"u8.CopyTo(json.GetSpan(2));
-            json.Advance(2);
+            if (!ndjson)
+            {
+                "[]"u8.CopyTo(json.GetSpan(2));
+                json.Advance(2);
+            }
         }
         else if (message.Length == 0 && json.Length == 0)
         {
@@ -177,7 +190,7 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         }
 
         context.Response.StatusCode = 200;
-        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentType = ndjson ? NdjsonType : "application/json; charset=utf-8";
         context.Response.ContentLength = json.Length;
         await context.Response.Body.WriteAsync(json.WrittenMemory, context.RequestAborted);
     }
@@ -195,11 +208,15 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
     }
 
     /// <summary>The stream has started (200 sent): the error becomes the array's last element, as google.rpc.Status JSON.</summary>
-    private static async Task WriteStreamErrorAsync(HttpContext context, int code, string? message)
+    private static async Task WriteStreamErrorAsync(HttpContext context, int code, string? message, bool ndjson)
     {
         using var json = new ProtoWireWriter(256);
-        json.GetSpan(1)[0] = (byte)',';
-        json.Advance(1);
+        if (!ndjson)
+        {
+            json.GetSpan(1)[0] = (byte)',';
+            json.Advance(1);
+        }
+
         using (var writer = new Utf8JsonWriter(json))
         {
             writer.WriteStartObject();
@@ -212,10 +229,26 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
             writer.WriteEndObject();
         }
 
-        json.GetSpan(1)[0] = (byte)']';
+        json.GetSpan(1)[0] = ndjson ? (byte)'\n' : (byte)']';
         json.Advance(1);
 
         await context.Response.Body.WriteAsync(json.WrittenMemory, context.RequestAborted);
+    }
+
+    private const string NdjsonType = "application/x-ndjson";
+
+    /// <summary>Streams are a JSON array unless the client asks for newline-delimited JSON (one message per line).</summary>
+    private static bool WantsNdjson(HttpRequest request)
+    {
+        foreach (var accept in request.Headers.Accept)
+        {
+            if (accept is not null && (accept.Contains(NdjsonType, StringComparison.OrdinalIgnoreCase) || accept.Contains("application/jsonl", StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static int ParseCode(string status) => int.TryParse(status, out var code) && code >= 0 ? code : GrpcStatusCodes.Unknown;

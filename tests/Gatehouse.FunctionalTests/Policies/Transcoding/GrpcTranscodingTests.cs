@@ -240,6 +240,22 @@ public sealed class GrpcTranscodingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ServerStream_AcceptNdjson_OneMessagePerLine_ErrorAsLastLine()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/shelves/4/books?pageSize=2&failAfterCode=15");
+        request.Headers.Accept.ParseAdd("application/x-ndjson");
+
+        using var response = await _gateway.Client.SendAsync(request);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("shelves/4/books/2", JsonDocument.Parse(lines[1]).RootElement.GetProperty("name").GetString());
+        Assert.Equal("""{"error":{"code":15,"message":"stream failed","status":"DATA_LOSS"}}""", lines[2]);
+    }
+
+    [Fact]
     public async Task ServerStream_ErrorBeforeMessages_Problem()
     {
         var (status, body, _) = await SendAsync(HttpMethod.Get, "/v1/shelves/4/books?pageSize=0&failAfterCode=5");
@@ -279,12 +295,12 @@ public class GrpcDescriptorReloadTests
         return Google.Protobuf.MessageExtensions.ToByteArray(set);
     }
 
-    private static string Config(GrpcBackend backend, string descriptors) => $$"""
+    private static string Config(GrpcBackend backend, string descriptors, string extra = "") => $$"""
         services:
           bookstore:
             targets: ["{{backend.Url}}"]
             protocol: grpc
-            grpc: { descriptors: {{descriptors}} }
+            grpc: { descriptors: {{descriptors}}{{extra}} }
         routes:
           - { name: rest, match: { path: "/{**rest}" }, service: bookstore, transcode: grpc }
         """;
@@ -311,5 +327,39 @@ public class GrpcDescriptorReloadTests
         Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
         Assert.Contains(gateway.Host.Status.Errors, e => e.Message.Contains("method bookstore.v1.Bookstore.GetShelf: path variable 'shelve'", StringComparison.Ordinal));
         Directory.Delete(Path.GetDirectoryName(first)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task ReloadSignal_SameConfigText_ReadsChangedDescriptorFile()
+    {
+        await using var backend = await GrpcBackend.StartAsync();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gatehouse-pb-").FullName, "set.pb");
+        await File.WriteAllBytesAsync(file, GrpcBackend.DescriptorSet());
+        await using var gateway = await TestGateway.StartAsync(Config(backend, file), watch: false);
+        await File.WriteAllBytesAsync(file, SetWithGetShelfAt("/v9/shelves/{shelf}"));
+
+        var status = await gateway.Host.ReloadAsync("test");
+        using var moved = await gateway.Client.GetAsync("/v9/shelves/7");
+
+        Assert.True(status.LastAttemptSucceeded);
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+        Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task IgnoreUnknownFields_UnknownJsonAndQuerySkipped()
+    {
+        await using var backend = await GrpcBackend.StartAsync();
+        var file = Path.Combine(Directory.CreateTempSubdirectory("gatehouse-pb-").FullName, "v1.pb");
+        await File.WriteAllBytesAsync(file, GrpcBackend.DescriptorSet());
+        await using var gateway = await TestGateway.StartAsync(Config(backend, file, ", ignoreUnknownFields: true"));
+
+        using var response = await gateway.Client.PostAsync("/v1/echo", new StringContent("""{"fInt32": 3, "extra": {"a": [1]}}""", Encoding.UTF8, "application/json"));
+        using var query = await gateway.Client.GetAsync("/v1/echo?fInt32=4&debug=1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("""{"fInt32":3}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"fInt32":4}""", await query.Content.ReadAsStringAsync());
+        Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
     }
 }
