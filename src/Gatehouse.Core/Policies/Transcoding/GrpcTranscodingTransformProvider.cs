@@ -89,6 +89,7 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         var streaming = call.Binding.Method.IsServerStreaming;
         var ndjson = streaming && WantsNdjson(context.Request);
         var started = false;
+        using var writer = new Utf8JsonWriter(json);
         try
         {
             while (await ReadFrameAsync(stream, message, transcoder.MaxMessageBytes, context.RequestAborted))
@@ -101,18 +102,18 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
                     json.Advance(1);
                 }
 
-                using (var writer = new Utf8JsonWriter(json))
+                // One writer for the whole call, reset per message (it writes into the pooled buffer).
+                writer.Reset(json);
+                if (call.Binding.ResponseBodyField is { } field)
                 {
-
-                    if (call.Binding.ResponseBodyField is { } field)
-                    {
-                        ProtoJsonFormatter.WriteFieldValue(message.WrittenSpan, field, writer, options);
-                    }
-                    else
-                    {
-                        ProtoJsonFormatter.WriteMessage(message.WrittenSpan, output, writer, options);
-                    }
+                    ProtoJsonFormatter.WriteFieldValue(message.WrittenSpan, field, writer, options);
                 }
+                else
+                {
+                    ProtoJsonFormatter.WriteMessage(message.WrittenSpan, output, writer, options);
+                }
+
+                writer.Flush();
 
                 if (!streaming)
                 {
@@ -185,8 +186,9 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         else if (message.Length == 0 && json.Length == 0)
         {
             // No message at all: an OK unary call must carry one; treat as the empty message.
-            using var writer = new Utf8JsonWriter(json);
+            writer.Reset(json);
             ProtoJsonFormatter.WriteMessage([], output, writer, options);
+            writer.Flush();
         }
 
         context.Response.StatusCode = 200;
