@@ -16,7 +16,7 @@ namespace Gatehouse.Policies.Transcoding;
 /// HTTP/2 with the route's load balancing, health and resilience; <see cref="GrpcTranscodingTransformProvider"/>
 /// turns the answer back into JSON.
 /// </summary>
-internal sealed class GrpcTranscodingMiddleware(RequestDelegate next)
+internal sealed class GrpcTranscodingMiddleware(RequestDelegate next, Microsoft.Extensions.Logging.ILogger<GrpcTranscodingMiddleware> logger)
 {
     private const int FrameHeaderBytes = 5;
 
@@ -58,6 +58,7 @@ internal sealed class GrpcTranscodingMiddleware(RequestDelegate next)
             }
             catch (Exception e) when (e is TranscodingException or JsonException or InvalidOperationException or FormatException)
             {
+                TranscodingLog.RequestNotMapped(logger, context.TraceIdentifier, route.Name, binding.Method.FullName, e.Message);
                 await ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest, $"The request cannot be mapped to {binding.Method.FullName}: {e.Message}");
                 return;
             }

@@ -140,6 +140,12 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
         }
         catch (TranscodingException e)
         {
+            var logger = context.RequestServices.GetService(typeof(Microsoft.Extensions.Logging.ILogger<GrpcTranscodingTransformProvider>)) as Microsoft.Extensions.Logging.ILogger;
+            if (logger is not null)
+            {
+                TranscodingLog.ResponseNotTranscoded(logger, context.TraceIdentifier, context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.Name ?? "", call.Binding.Method.FullName, e.Message);
+            }
+
             if (started)
             {
                 await WriteStreamErrorAsync(context, GrpcStatusCodes.Internal, "The gateway cannot transcode the backend's message: " + e.Message, ndjson);

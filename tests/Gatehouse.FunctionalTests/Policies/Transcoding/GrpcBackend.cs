@@ -42,7 +42,12 @@ public sealed class GrpcBackend : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
+        // No size limits of its own: the gateway's limits are what the tests look at.
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+        });
         var state = new BackendState();
         builder.Services.AddSingleton(state);
         var app = builder.Build();

@@ -209,6 +209,17 @@ public sealed class GrpcTranscodingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BackendMessageOver4MB_502_NotBuffered()
+    {
+        var big = new string('x', 5 * 1024 * 1024);
+
+        var (status, body, _) = await SendAsync(HttpMethod.Post, "/v1/echo", $$"""{"fString": "{{big}}"}""");
+
+        Assert.Equal(HttpStatusCode.BadGateway, status);
+        Assert.Contains("over the 4194304-byte limit", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RouteTimeout_SentAsGrpcTimeout()
     {
         var before = DateTime.UtcNow;
