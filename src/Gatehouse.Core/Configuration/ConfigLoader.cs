@@ -300,12 +300,13 @@ public static class ConfigLoader
         {
             var health = r.Mapping("healthCheck", HealthKeys);
             var grpc = r.Mapping("grpc", GrpcServiceOptions.Keys);
+            var targets = ReadTargets(r);
             result.Add(new ServiceOptions
             {
                 Position = at,
                 KeyPositions = r.KeyPositions,
                 Name = name,
-                Targets = ReadTargets(r),
+                Targets = targets,
                 LoadBalancing = r.Enum("loadBalancing", LoadBalancingNames) ?? LoadBalancingMode.PowerOfTwoChoices,
                 HealthCheck = health is null ? null : ReadHealth(health),
                 Timeout = TimeoutOptions.Read(r, service: true),
@@ -314,7 +315,7 @@ public static class ConfigLoader
                 CircuitBreaker = CircuitBreakerOptions.Read(r),
                 MaxConcurrentRequests = r.Int("maxConcurrentRequests", 1, 1_000_000),
                 Protocol = r.Enum("protocol", GrpcServiceOptions.ProtocolNames) ?? ServiceProtocol.Http,
-                Grpc = grpc is null ? null : GrpcServiceOptions.Read(grpc, name),
+                Grpc = grpc is null ? null : GrpcServiceOptions.Read(grpc, name, targets.FirstOrDefault()?.Url),
             });
         }
 

@@ -16,7 +16,7 @@ public enum ServiceProtocol
 /// </summary>
 public sealed record GrpcServiceOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["descriptors", "ignoreUnknownFields"];
+    internal static readonly string[] Keys = ["descriptors", "reflection", "ignoreUnknownFields"];
 
     /// <summary>The descriptor set as written in the file (relative to the config file).</summary>
     public string? Descriptors { get; init; }
@@ -24,17 +24,47 @@ public sealed record GrpcServiceOptions : ConfigSection
     /// <summary><see cref="Descriptors"/> resolved against the config file's folder; null when not set.</summary>
     public string? DescriptorsPath { get; init; }
 
+    /// <summary>
+    /// Load the descriptors from the service's first target by gRPC server reflection instead of a file, at every
+    /// config load (the target must be up then). Default false.
+    /// </summary>
+    public bool Reflection { get; init; }
+
     /// <summary>Transcoded requests: JSON fields and query parameters the message does not have are skipped instead of refused with 400. Default false.</summary>
     public bool IgnoreUnknownFields { get; init; }
 
     /// <summary>The descriptor set built and its HTTP rules compiled, read once with the config (so a reload reads it again).</summary>
     internal GrpcDescriptorSet? DescriptorSet { get; init; }
 
-    internal static GrpcServiceOptions Read(ConfigNodeReader reader, string serviceName)
+    internal static GrpcServiceOptions Read(ConfigNodeReader reader, string serviceName, string? firstTarget)
     {
         var descriptors = reader.String("descriptors");
+        var reflection = reader.Bool("reflection") ?? false;
         var path = descriptors is null ? null : ResolveAgainstConfig(descriptors, reader.Context.Diagnostics.File);
         GrpcDescriptorSet? set = null;
+        if (reflection && descriptors is not null)
+        {
+            reader.Error("reflection", $"services.{serviceName}.grpc has both descriptors and reflection: choose one");
+        }
+        else if (reflection && firstTarget is not null)
+        {
+            try
+            {
+                // Config loading is not on the request path; it runs at start and on reload, off the request threads.
+                var bytes = Task.Run(() => GrpcReflectionClient.FetchAsync(firstTarget, TimeSpan.FromSeconds(10))).GetAwaiter().GetResult();
+                var errors = new List<string>();
+                set = GrpcDescriptorSet.Load(bytes, errors);
+                foreach (var error in errors)
+                {
+                    reader.Error("reflection", $"services.{serviceName}.grpc.reflection: the descriptors of {GatewayOptionsValidator.Redact(firstTarget)}{(error.StartsWith("method ", StringComparison.Ordinal) ? ": " : " ")}{error}");
+                }
+            }
+            catch (Exception e) when (e is Grpc.Core.RpcException or InvalidOperationException or OperationCanceledException or HttpRequestException or Google.Protobuf.InvalidProtocolBufferException)
+            {
+                reader.Error("reflection", $"services.{serviceName}.grpc.reflection: cannot load descriptors by gRPC server reflection from {GatewayOptionsValidator.Redact(firstTarget)}: {e.Message}");
+            }
+        }
+
         if (path is not null)
         {
             byte[]? bytes = null;
@@ -65,6 +95,7 @@ public sealed record GrpcServiceOptions : ConfigSection
             Descriptors = descriptors,
             DescriptorsPath = path,
             DescriptorSet = set,
+            Reflection = reflection,
             IgnoreUnknownFields = reader.Bool("ignoreUnknownFields") ?? false,
         };
     }
@@ -118,9 +149,9 @@ public sealed record GrpcServiceOptions : ConfigSection
             return;
         }
 
-        if (service.Protocol != ServiceProtocol.Grpc || service.Grpc?.Descriptors is null)
+        if (service.Protocol != ServiceProtocol.Grpc || (service.Grpc?.Descriptors is null && service.Grpc?.Reflection != true))
         {
-            diagnostics.Error(route.PositionOf("transcode"), $"route '{route.Name}' has transcode: grpc, so service '{service.Name}' needs protocol: grpc and grpc: {{ descriptors: file.pb }}");
+            diagnostics.Error(route.PositionOf("transcode"), $"route '{route.Name}' has transcode: grpc, so service '{service.Name}' needs protocol: grpc and grpc: {{ descriptors: file.pb }} (or reflection: true)");
         }
 
         if (route.WebSockets)

@@ -58,6 +58,7 @@ public sealed class GrpcOptionsTests : IDisposable
     [InlineData("protocol: grpc", "transcode: grpc", 9, 5, "needs protocol: grpc and grpc: { descriptors")]
     [InlineData("protocol: grpc", "transcode: rest", 9, 5, "transcode")]
     [InlineData("protocol: grpc", "grpc: {}", 9, 5, "unknown key 'grpc'")]
+    [InlineData("protocol: grpc\n    grpc: { descriptors: x.pb, reflection: true }", "", 5, 32, "both descriptors and reflection")]
     public void Rejects_WithPosition(string service, string route, int line, int column, string reason)
     {
         File.WriteAllBytes(Path.Combine(_folder, "x.pb"), []);

@@ -48,10 +48,12 @@ public sealed class GrpcBackend : IAsyncDisposable
             o.MaxReceiveMessageSize = null;
             o.MaxSendMessageSize = null;
         });
+        builder.Services.AddGrpcReflection();
         var state = new BackendState();
         builder.Services.AddSingleton(state);
         var app = builder.Build();
         app.MapGrpcService<BookstoreService>();
+        app.MapGrpcReflectionService();
         await app.StartAsync();
         return new GrpcBackend(app) { State = state, Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() };
     }

@@ -358,6 +358,44 @@ public class GrpcDescriptorReloadTests
     }
 
     [Fact]
+    public async Task Reflection_DescriptorsFromBackend_Transcodes()
+    {
+        await using var backend = await GrpcBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            services:
+              bookstore:
+                targets: ["{{backend.Url}}"]
+                protocol: grpc
+                grpc: { reflection: true }
+            routes:
+              - { name: rest, match: { path: "/{**rest}" }, service: bookstore, transcode: grpc }
+            """);
+
+        using var response = await gateway.Client.GetAsync("/v1/books/a/b");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("a/b", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Reflection_BackendWithoutIt_LoadRefused()
+    {
+        await using var notGrpc = await TestBackend.StartEchoAsync();
+
+        var error = await Assert.ThrowsAsync<Gatehouse.Configuration.ConfigException>(() => TestGateway.StartAsync($$"""
+            services:
+              bookstore:
+                targets: ["{{notGrpc.Url}}"]
+                protocol: grpc
+                grpc: { reflection: true }
+            routes:
+              - { name: rest, match: { path: "/{**rest}" }, service: bookstore, transcode: grpc }
+            """));
+
+        Assert.Contains(error.Errors, e => e.Message.Contains("cannot load descriptors by gRPC server reflection", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task IgnoreUnknownFields_UnknownJsonAndQuerySkipped()
     {
         await using var backend = await GrpcBackend.StartAsync();
