@@ -59,7 +59,7 @@ public sealed record GrpcServiceOptions : ConfigSection
                     reader.Error("reflection", $"services.{serviceName}.grpc.reflection: the descriptors of {GatewayOptionsValidator.Redact(firstTarget)}{(error.StartsWith("method ", StringComparison.Ordinal) ? ": " : " ")}{error}");
                 }
             }
-            catch (Exception e) when (e is Grpc.Core.RpcException or InvalidOperationException or OperationCanceledException or HttpRequestException or Google.Protobuf.InvalidProtocolBufferException)
+            catch (Exception e) when (e is Grpc.Core.RpcException or InvalidOperationException or OperationCanceledException or HttpRequestException or IOException or Google.Protobuf.InvalidProtocolBufferException)
             {
                 reader.Error("reflection", $"services.{serviceName}.grpc.reflection: cannot load descriptors by gRPC server reflection from {GatewayOptionsValidator.Redact(firstTarget)}: {e.Message}");
             }
