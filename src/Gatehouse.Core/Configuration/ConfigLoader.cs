@@ -5,6 +5,7 @@ using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Redis;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
+using Gatehouse.Policies.Transcoding;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -17,10 +18,10 @@ public static class ConfigLoader
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen", "token"];
-    private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests"];
+    private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests", "protocol", "grpc"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy", "ejectAfterFailures"];
-    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "rateLimit", "webSockets", "timeout", "fallback", "cache"];
+    private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "rateLimit", "webSockets", "timeout", "fallback", "cache", "transcode"];
     private static readonly string[] MatchKeys = ["path", "methods", "hosts", "headers", "query"];
     private static readonly string[] ValueMatchKeys = ["values", "mode", "caseSensitive"];
     private static readonly string[] RewriteKeys = ["path", "stripPrefix"];
@@ -302,12 +303,14 @@ public static class ConfigLoader
         foreach (var (name, at, r) in reader.NamedSections("services", ServiceKeys, "their settings, at least 'targets'"))
         {
             var health = r.Mapping("healthCheck", HealthKeys);
+            var grpc = r.Mapping("grpc", GrpcServiceOptions.Keys);
+            var targets = ReadTargets(r);
             result.Add(new ServiceOptions
             {
                 Position = at,
                 KeyPositions = r.KeyPositions,
                 Name = name,
-                Targets = ReadTargets(r),
+                Targets = targets,
                 LoadBalancing = r.Enum("loadBalancing", LoadBalancingNames) ?? LoadBalancingMode.PowerOfTwoChoices,
                 HealthCheck = health is null ? null : ReadHealth(health),
                 Timeout = TimeoutOptions.Read(r, service: true),
@@ -315,6 +318,8 @@ public static class ConfigLoader
                 Retry = RetryOptions.Read(r),
                 CircuitBreaker = CircuitBreakerOptions.Read(r),
                 MaxConcurrentRequests = r.Int("maxConcurrentRequests", 1, 1_000_000),
+                Protocol = r.Enum("protocol", GrpcServiceOptions.ProtocolNames) ?? ServiceProtocol.Http,
+                Grpc = grpc is null ? null : GrpcServiceOptions.Read(grpc, name, targets.FirstOrDefault()?.Url),
             });
         }
 
@@ -457,6 +462,7 @@ public static class ConfigLoader
                 Timeout = timeout,
                 Fallback = fallback,
                 Cache = cache is null ? null : Policies.Caching.RouteCacheOptions.Read(cache),
+                Transcode = r.Enum("transcode", GrpcServiceOptions.TranscodeNames) ?? RouteTranscoding.None,
             });
         }
 

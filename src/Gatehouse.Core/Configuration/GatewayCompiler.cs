@@ -54,6 +54,7 @@ internal static class GatewayCompiler
                 RateLimits = route.RateLimit.Count == 0 ? null : new RouteRateLimits(route.RateLimit.Select(name => rateLimits[name]).ToArray()),
                 Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
                 Cache = route.Cache is null ? null : new Policies.Caching.CachePolicy(route.Name, route.Cache),
+                Transcoder = CompileTranscoder(route, options),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -91,6 +92,19 @@ internal static class GatewayCompiler
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,
         };
+    }
+
+    private static Policies.Transcoding.GrpcTranscoder? CompileTranscoder(RouteOptions route, GatewayOptions options)
+    {
+        if (route.Transcode != Policies.Transcoding.RouteTranscoding.Grpc
+            || options.Services.FirstOrDefault(s => s.Name == route.Service) is not { Grpc.DescriptorSet: { } descriptors } service)
+        {
+            return null;
+        }
+
+        // gRPC's usual receive limit; a backend answer larger than this is refused with 502 rather than buffered.
+        const int MaxMessageBytes = 4 * 1024 * 1024;
+        return new Policies.Transcoding.GrpcTranscoder(descriptors, route.Timeout?.Response ?? service.Timeout?.Response, MaxMessageBytes, service.Grpc.IgnoreUnknownFields);
     }
 
     private static RouteMatch CompileMatch(MatchOptions match) => new()
@@ -228,13 +242,14 @@ internal static class GatewayCompiler
             HttpRequest = new ForwarderRequestConfig
             {
                 ActivityTimeout = service.Timeout?.Idle,
-                Version = service.HttpVersion switch
+                // gRPC is HTTP/2 only: exactly 2.0 gives h2c with prior knowledge to http:// targets and ALPN h2 over TLS.
+                Version = service.Protocol == Policies.Transcoding.ServiceProtocol.Grpc ? System.Net.HttpVersion.Version20 : service.HttpVersion switch
                 {
                     "1.1" => System.Net.HttpVersion.Version11,
                     "2" => System.Net.HttpVersion.Version20,
                     _ => null,
                 },
-                VersionPolicy = service.HttpVersion switch
+                VersionPolicy = service.Protocol == Policies.Transcoding.ServiceProtocol.Grpc ? HttpVersionPolicy.RequestVersionExact : service.HttpVersion switch
                 {
                     "1.1" => HttpVersionPolicy.RequestVersionOrLower,
                     "2" => HttpVersionPolicy.RequestVersionExact,

@@ -4,6 +4,7 @@ using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
+using Gatehouse.Policies.Transcoding;
 
 namespace Gatehouse.Configuration;
 
@@ -176,6 +177,12 @@ public sealed record ServiceOptions : ConfigSection
 
     /// <summary>HTTP version to the backend: <c>1.1</c>, <c>2</c> (TLS or h2c) or <c>auto</c> (default: 2 when TLS offers it, else 1.1).</summary>
     public string? HttpVersion { get; init; }
+
+    /// <summary><c>http</c> (default) or <c>grpc</c>: HTTP/2 to the backend, cleartext (h2c) for http:// targets, TLS with ALPN for https://.</summary>
+    public ServiceProtocol Protocol { get; init; }
+
+    /// <summary>gRPC settings (the descriptor set for transcoding); needs <c>protocol: grpc</c>.</summary>
+    public GrpcServiceOptions? Grpc { get; init; }
 }
 
 public sealed record TargetOptions : ConfigSection
@@ -260,6 +267,8 @@ public sealed record RouteOptions : ConfigSection
 
     /// <summary>This route's response cache (RFC 9111 shared cache), or null for none.</summary>
     public Policies.Caching.RouteCacheOptions? Cache { get; init; }
+    /// <summary><c>transcode: grpc</c>: REST/JSON requests are mapped to the service's gRPC methods by their <c>google.api.http</c> rules.</summary>
+    public RouteTranscoding Transcode { get; init; }
 }
 
 public sealed record MatchOptions : ConfigSection

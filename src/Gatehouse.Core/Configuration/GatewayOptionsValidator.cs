@@ -254,6 +254,7 @@ internal static class GatewayOptionsValidator
             }
 
             ResilienceOptionsValidator.ValidateService(service, diagnostics);
+            Policies.Transcoding.GrpcServiceOptions.ValidateService(service, diagnostics);
             if (service.HealthCheck is { } health)
             {
                 if (health.Path is not null && !health.Path.StartsWith('/'))
@@ -312,6 +313,7 @@ internal static class GatewayOptionsValidator
             }
 
             ResilienceOptionsValidator.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
+            Policies.Transcoding.GrpcServiceOptions.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
             var matcher = ValidateMatch(route, diagnostics);
             if (route.IpFilter is { } routeIpFilter)
             {

@@ -52,6 +52,13 @@ internal sealed class GatewayProblem
 
     public JsonEncodedText EncodedTitle { get; }
 
+    private static readonly GatewayProblem[] GrpcProblems = Policies.Transcoding.GrpcStatusCodes.Names
+        .Select((name, code) => new GatewayProblem("grpc-" + name.ToLowerInvariant().Replace('_', '-'), Policies.Transcoding.GrpcStatusCodes.ToHttpStatus(code), $"The gRPC backend answered {name}"))
+        .ToArray();
+
+    /// <summary>A gRPC backend's error status on a transcoded REST call, with the standard google.rpc HTTP mapping.</summary>
+    public static GatewayProblem ForGrpcStatus(int code) => (uint)code < (uint)GrpcProblems.Length ? GrpcProblems[code] : GrpcProblems[2];
+
     /// <summary>The problem for a status code that the framework produced without a body (e.g. 405 from routing).</summary>
     public static GatewayProblem ForStatus(int status) => status switch
     {

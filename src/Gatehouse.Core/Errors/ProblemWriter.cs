@@ -69,6 +69,17 @@ internal static class ProblemWriter
             response.Headers.Connection = "close";
         }
 
+        // A gRPC client cannot read problem+json: it gets a trailers-only answer with the matching grpc-status, as Envoy sends.
+        if (Policies.Transcoding.GrpcStatusCodes.IsGrpcRequest(context))
+        {
+            response.StatusCode = 200;
+            response.ContentType = "application/grpc";
+            response.Headers["grpc-status"] = Policies.Transcoding.GrpcStatusCodes.ToText(Policies.Transcoding.GrpcStatusCodes.FromGatewayStatus(problem.Status));
+            response.Headers["grpc-message"] = Policies.Transcoding.GrpcStatusCodes.EncodeMessage(detail ?? problem.Title);
+            response.ContentLength = 0;
+            return response.StartAsync();
+        }
+
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
         {

@@ -43,7 +43,8 @@ internal static class GatewayPipeline
             .AddTransforms<GatewayTransformProvider>()
             .AddTransforms<PathDenyTransformProvider>()
             .AddTransforms<ResilienceTransformProvider>()
-            .AddTransforms<Observability.ObservabilityTransformProvider>();
+            .AddTransforms<Observability.ObservabilityTransformProvider>()
+            .AddTransforms<Policies.Transcoding.GrpcTranscodingTransformProvider>();
     }
 
     /// <summary>Gives a compiled snapshot what it needs at run time (its rate limiters) before it goes live.</summary>
@@ -69,6 +70,7 @@ internal static class GatewayPipeline
         {
             proxy.UseMiddleware<RouteBodyLimitMiddleware>();   // the route's body limit, 413
             proxy.UseMiddleware<UpgradeGuardMiddleware>();     // Upgrade only for WebSocket routes
+            proxy.UseMiddleware<Policies.Transcoding.GrpcTranscodingMiddleware>(); // REST/JSON → gRPC request on transcode routes (response: its transform)
             proxy.UseMiddleware<ResilienceMiddleware>();       // breaker 503/fallback, bulkhead 503, timeouts 504, retries (each try load-balanced again)
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();

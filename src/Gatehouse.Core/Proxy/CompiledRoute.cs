@@ -40,4 +40,6 @@ internal sealed class CompiledRoute
 
     /// <summary>The route's response cache, or null.</summary>
     public Policies.Caching.CachePolicy? Cache { get; init; }
+    /// <summary>REST/JSON → gRPC mapping for routes with <c>transcode: grpc</c>, or null.</summary>
+    public Policies.Transcoding.GrpcTranscoder? Transcoder { get; init; }
 }

@@ -134,6 +134,16 @@ public partial class SchemaTests
             {
                 this[name] = name == "PORT" ? "8080" : "http://127.0.0.1:5001";
             }
+
+            // gRPC examples name a descriptor set: the test bookstore's, written once per run.
+            this["BOOKSTORE_DESCRIPTORS"] = BookstoreDescriptorsFile.Value;
         }
+
+        private static readonly Lazy<string> BookstoreDescriptorsFile = new(() =>
+        {
+            var path = Path.Combine(Directory.CreateTempSubdirectory("gatehouse-schema-").FullName, "bookstore.pb");
+            File.WriteAllBytes(path, Gatehouse.Tests.Bookstore.BookstoreDescriptors.Set());
+            return path;
+        });
     }
 }
