@@ -91,11 +91,22 @@ internal struct TraceContext
 
     public readonly void FormatTraceId(Span<char> destination)
     {
-        TraceHigh.TryFormat(destination, out _, "x16", CultureInfo.InvariantCulture);
-        TraceLow.TryFormat(destination[16..], out _, "x16", CultureInfo.InvariantCulture);
+        FormatHex(TraceHigh, destination);
+        FormatHex(TraceLow, destination[16..]);
     }
 
-    public readonly void FormatSpanId(Span<char> destination) => SpanId.TryFormat(destination, out _, "x16", CultureInfo.InvariantCulture);
+    public readonly void FormatSpanId(Span<char> destination) => FormatHex(SpanId, destination);
+
+    /// <summary>
+    /// 16 lowercase hex digits. ulong.TryFormat with "x16" takes a slow, culture-aware path that showed up at ~1% of
+    /// a proxied request's CPU in a profile; the vectorised byte-to-hex conversion does not.
+    /// </summary>
+    private static void FormatHex(ulong value, Span<char> destination)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, value);
+        Convert.TryToHexStringLower(bytes, destination, out _);
+    }
 
     /// <summary>The <c>traceparent</c> for the backend, with <paramref name="spanId"/> as its parent.</summary>
     public readonly string ToTraceparent(ulong spanId) => string.Create(HeaderLength, (this, spanId), static (chars, state) =>
@@ -103,7 +114,7 @@ internal struct TraceContext
         "00-".CopyTo(chars);
         state.Item1.FormatTraceId(chars[3..]);
         chars[35] = '-';
-        state.spanId.TryFormat(chars[36..], out _, "x16", CultureInfo.InvariantCulture);
+        FormatHex(state.spanId, chars[36..]);
         chars[52] = '-';
         chars[53] = '0';
         chars[54] = state.Item1.Sampled ? '1' : '0';
