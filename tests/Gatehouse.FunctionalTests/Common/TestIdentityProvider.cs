@@ -75,7 +75,18 @@ public sealed class TestIdentityProvider : IAsyncDisposable
                 output.AppendLine(e.Data);
             }
         };
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("the identity provider exited: " + output));
+        process.Exited += (_, _) =>
+        {
+            // Exited is raised on a thread-pool thread while the output readers may still append: read under their lock
+            // (an unlocked ToString crashed the test host once, when the provider was stopped at a test's end).
+            string text;
+            lock (output)
+            {
+                text = output.ToString();
+            }
+
+            ready.TrySetException(new InvalidOperationException("the identity provider exited: " + text));
+        };
         process.EnableRaisingEvents = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
