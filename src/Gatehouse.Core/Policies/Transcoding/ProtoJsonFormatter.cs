@@ -43,17 +43,8 @@ internal static class ProtoJsonFormatter
         {
             var tag = reader.ReadVarint();
             var type = (WireType)(tag & 7);
-            int start;
-            if (type == WireType.LengthDelimited)
-            {
-                var payload = reader.ReadLengthDelimited();
-                start = reader.Position - payload.Length;
-            }
-            else
-            {
-                start = reader.Position;
-                reader.Skip(type);
-            }
+            var payload = reader.ReadValue(type);
+            var start = reader.Position - payload.Length;
 
             if ((int)(tag >> 3) == field.FieldNumber)
             {
@@ -101,17 +92,8 @@ internal static class ProtoJsonFormatter
                     throw new TranscodingException("malformed protobuf field number 0");
                 }
 
-                int start;
-                if (type == WireType.LengthDelimited)
-                {
-                    var payload = reader.ReadLengthDelimited();
-                    start = reader.Position - payload.Length;
-                }
-                else
-                {
-                    start = reader.Position;
-                    reader.Skip(type);
-                }
+                var payload = reader.ReadValue(type);
+                var start = reader.Position - payload.Length;
 
                 if (count == entries.Length)
                 {
@@ -253,17 +235,7 @@ internal static class ProtoJsonFormatter
         {
             var tag = reader.ReadVarint();
             var type = (WireType)(tag & 7);
-            var start = reader.Position;
-            ReadOnlySpan<byte> slice;
-            if (type == WireType.LengthDelimited)
-            {
-                slice = reader.ReadLengthDelimited();
-            }
-            else
-            {
-                reader.Skip(type);
-                slice = entry[start..reader.Position];
-            }
+            var slice = reader.ReadValue(type);
 
             switch (tag >> 3)
             {
@@ -554,17 +526,7 @@ internal static class ProtoJsonFormatter
                 {
                     var tag = reader.ReadVarint();
                     var wire = (WireType)(tag & 7);
-                    var start = reader.Position;
-                    ReadOnlySpan<byte> slice;
-                    if (wire == WireType.LengthDelimited)
-                    {
-                        slice = reader.ReadLengthDelimited();
-                    }
-                    else
-                    {
-                        reader.Skip(wire);
-                        slice = data[start..reader.Position];
-                    }
+                    var slice = reader.ReadValue(wire);
 
                     if (tag >> 3 == 1)
                     {
@@ -655,16 +617,7 @@ internal static class ProtoJsonFormatter
         {
             var tag = reader.ReadVarint();
             var wire = (WireType)(tag & 7);
-            var start = reader.Position;
-            if (wire == WireType.LengthDelimited)
-            {
-                value = reader.ReadLengthDelimited();
-            }
-            else
-            {
-                reader.Skip(wire);
-                value = data[start..reader.Position];
-            }
+            value = reader.ReadValue(wire);
 
             kind = (int)(tag >> 3);
         }

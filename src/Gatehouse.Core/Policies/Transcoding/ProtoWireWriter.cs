@@ -239,6 +239,19 @@ internal ref struct ProtoWireReader(ReadOnlySpan<byte> data)
         return span;
     }
 
+    /// <summary>The value of the field whose tag was just read: a length-delimited field's payload, any other field's encoded bytes.</summary>
+    public ReadOnlySpan<byte> ReadValue(WireType type)
+    {
+        if (type == WireType.LengthDelimited)
+        {
+            return ReadLengthDelimited();
+        }
+
+        var start = Position;
+        Skip(type);
+        return _data[start..Position];
+    }
+
     /// <summary>Skips one field's value; groups (proto2 only) are refused.</summary>
     public void Skip(WireType type)
     {
