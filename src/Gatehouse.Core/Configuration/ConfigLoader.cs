@@ -18,7 +18,7 @@ public static class ConfigLoader
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen", "token"];
-    private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests", "protocol", "grpc"];
+    private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests", "protocol", "grpc", "tls"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy", "ejectAfterFailures"];
     private static readonly string[] RouteKeys = ["name", "match", "service", "rewrite", "headers", "responseHeaders", "limits", "ipFilter", "deny", "auth", "forwardClaims", "rateLimit", "webSockets", "timeout", "fallback", "cache", "transcode"];
@@ -304,6 +304,7 @@ public static class ConfigLoader
         {
             var health = r.Mapping("healthCheck", HealthKeys);
             var grpc = r.Mapping("grpc", GrpcServiceOptions.Keys);
+            var tls = r.Mapping("tls", Policies.BackendTls.BackendTlsOptions.Keys);
             var targets = ReadTargets(r);
             result.Add(new ServiceOptions
             {
@@ -320,6 +321,7 @@ public static class ConfigLoader
                 MaxConcurrentRequests = r.Int("maxConcurrentRequests", 1, 1_000_000),
                 Protocol = r.Enum("protocol", GrpcServiceOptions.ProtocolNames) ?? ServiceProtocol.Http,
                 Grpc = grpc is null ? null : GrpcServiceOptions.Read(grpc, name, targets.FirstOrDefault()?.Url),
+                Tls = tls is null ? null : Policies.BackendTls.BackendTlsOptions.Read(tls, name),
             });
         }
 

@@ -176,7 +176,7 @@ internal static class GatewayCompiler
 
     private static Dictionary<string, string>? ClusterMetadata(ServiceOptions service)
     {
-        if (service.HealthCheck is null && service.Timeout?.Connect is null)
+        if (service.HealthCheck is null && service.Timeout?.Connect is null && service.Tls?.CaPem is null)
         {
             return null;
         }
@@ -194,6 +194,11 @@ internal static class GatewayCompiler
         if (service.Timeout?.Connect is { } connect)
         {
             metadata[ConnectTimeoutHttpClientFactory.MetadataKey] = connect.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (service.Tls?.CaPem is { } caPem)
+        {
+            metadata[ConnectTimeoutHttpClientFactory.CaCertificatesKey] = caPem;
         }
 
         return metadata;

@@ -183,6 +183,9 @@ public sealed record ServiceOptions : ConfigSection
 
     /// <summary>gRPC settings (the descriptor set for transcoding); needs <c>protocol: grpc</c>.</summary>
     public GrpcServiceOptions? Grpc { get; init; }
+
+    /// <summary>TLS to the <c>https://</c> targets: the CA certificates they are checked against (<c>tls.caFile</c>).</summary>
+    public Policies.BackendTls.BackendTlsOptions? Tls { get; init; }
 }
 
 public sealed record TargetOptions : ConfigSection

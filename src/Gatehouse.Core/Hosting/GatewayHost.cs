@@ -139,8 +139,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
             try
             {
                 var (text, name) = ReadSource(_options);
-                // Descriptor sets are files beside the config: a reload signal must read them again even when the text is the same.
-                if (text == current.Source && !current.Options.Services.Any(s => s.Grpc is { Descriptors: not null } or { Reflection: true }))
+                // Descriptor sets and CA files are files beside the config: a reload signal must read them again even when the text is the same.
+                if (text == current.Source && !current.Options.Services.Any(s => s.Grpc is { Descriptors: not null } or { Reflection: true } || s.Tls is { CaFile: not null }))
                 {
                     // Unchanged, or reverted to the config in force after a refused edit: that is a success now.
                     Status = new ConfigStatus(current.Generation, current.Hash, current.LoadedAt, true, reason, []) { LastAttemptAt = DateTimeOffset.UtcNow };

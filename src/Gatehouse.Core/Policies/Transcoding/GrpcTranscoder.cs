@@ -189,6 +189,8 @@ internal sealed class GrpcTranscoder
 
         var leaf = path[^1];
         var isBool = leaf.FieldType == FieldType.Bool || (leaf.FieldType == FieldType.Message && leaf.MessageType.FullName == "google.protobuf.BoolValue");
+        // Proto3 JSON takes an enum as its name or its number; in a URL both are text, so digits are the number.
+        var isEnum = leaf.FieldType == FieldType.Enum;
         var json = new ArrayBufferWriter<byte>(64);
         using (var jsonWriter = new Utf8JsonWriter(json))
         {
@@ -202,6 +204,10 @@ internal sealed class GrpcTranscoder
                 if (isBool && value is "true" or "false")
                 {
                     jsonWriter.WriteBooleanValue(value == "true");
+                }
+                else if (isEnum && int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+                {
+                    jsonWriter.WriteNumberValue(number);
                 }
                 else
                 {

@@ -12,7 +12,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.FunctionalTests.Policies.Transcoding;
 
-/// <summary>A real Grpc.AspNetCore bookstore on 127.0.0.1 port 0, cleartext HTTP/2 only (Kestrel's h2c needs an Http2-only endpoint).</summary>
+/// <summary>
+/// A real Grpc.AspNetCore bookstore on 127.0.0.1 port 0, HTTP/2 only: cleartext (Kestrel's h2c needs an Http2-only
+/// endpoint), or over TLS with the given certificate.
+/// </summary>
 public sealed class GrpcBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -37,11 +40,19 @@ public sealed class GrpcBackend : IAsyncDisposable
         public void Called() => Interlocked.Increment(ref _calls);
     }
 
-    public static async Task<GrpcBackend> StartAsync()
+    public static async Task<GrpcBackend> StartAsync(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            if (certificate is not null)
+            {
+                o.UseHttps(certificate);
+            }
+        }));
         // No size limits of its own: the gateway's limits are what the tests look at.
         builder.Services.AddGrpc(o =>
         {

@@ -152,6 +152,20 @@ public sealed class GrpcTranscodingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_QueryParameters_EnumByNumber()
+    {
+        var (status, body, _) = await SendAsync(HttpMethod.Get, "/v1/echo?fEnum=2&rEnum=1&rEnum=HISTORY&rEnum=7&pEnum=0");
+        var (negative, negativeBody, _) = await SendAsync(HttpMethod.Get, "/v1/echo?fEnum=-1");
+        var (refused, _, _) = await SendAsync(HttpMethod.Get, "/v1/echo?fEnum=2x");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("""{"fEnum":"HISTORY","rEnum":["FICTION","HISTORY",7],"pEnum":"GENRE_UNSPECIFIED"}""", body.GetRawText());
+        Assert.Equal(HttpStatusCode.OK, negative);
+        Assert.Equal("""{"fEnum":-1}""", negativeBody.GetRawText());
+        Assert.Equal(HttpStatusCode.BadRequest, refused);
+    }
+
+    [Fact]
     public async Task Post_BodyStar_FullJsonMapping_RoundTrips()
     {
         const string json = """{"fDouble":"NaN","fUint64":"18446744073709551615","fBytes":"AAEC","mInt64String":{"-1":"m"},"oNested":{"value":1},"pInt32":0,"wDuration":"-1.500s","wStruct":{"a":[1,"b",null]},"wAny":{"@type":"type.googleapis.com/bookstore.v1.Nested","value":2}}""";
