@@ -178,6 +178,12 @@ internal sealed class GrpcTranscoder
     }
 
     /// <summary>Text from a URL (path or query) into the field at the end of <paramref name="path"/>, nesting messages on the way.</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_textJson;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_textJsonWriter;
+
     private static void WriteTextValues(FieldDescriptor[] path, Microsoft.Extensions.Primitives.StringValues values, ProtoWireWriter writer, ProtoJsonOptions options)
     {
         Span<int> starts = stackalloc int[path.Length];
@@ -191,8 +197,12 @@ internal sealed class GrpcTranscoder
         var isBool = leaf.FieldType == FieldType.Bool || (leaf.FieldType == FieldType.Message && leaf.MessageType.FullName == "google.protobuf.BoolValue");
         // Proto3 JSON takes an enum as its name or its number; in a URL both are text, so digits are the number.
         var isEnum = leaf.FieldType == FieldType.Enum;
-        var json = new ArrayBufferWriter<byte>(64);
-        using (var jsonWriter = new Utf8JsonWriter(json))
+        // The values go through the JSON parser (one set of conversion rules for bodies, paths and queries) by way of
+        // a small JSON text; its buffer and writer are kept per thread (this method never awaits) rather than made per value.
+        var json = t_textJson ??= new ArrayBufferWriter<byte>(256);
+        json.ResetWrittenCount();
+        var jsonWriter = t_textJsonWriter ??= new Utf8JsonWriter(json);
+        jsonWriter.Reset(json);
         {
             if (leaf.IsRepeated)
             {
@@ -219,6 +229,8 @@ internal sealed class GrpcTranscoder
             {
                 jsonWriter.WriteEndArray();
             }
+
+            jsonWriter.Flush();
         }
 
         var reader = new Utf8JsonReader(json.WrittenSpan);
