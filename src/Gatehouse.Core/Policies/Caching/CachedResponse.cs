@@ -20,26 +20,29 @@ internal sealed class CachedResponse
 
     public required byte[] Body { get; init; }
 
-    /// <summary>When the request that fetched it was sent and its response received (RFC 9111 4.2.3 request_time, response_time).</summary>
-    public required DateTimeOffset RequestTime { get; init; }
+    /// <summary>Its RFC 9111 freshness: set once from the response (or a 304 that revalidated it); read through the properties below.</summary>
+    public required Freshness Freshness { get; init; }
 
-    public required DateTimeOffset ResponseTime { get; init; }
+    /// <summary>When the request that fetched it was sent and its response received (RFC 9111 4.2.3 request_time, response_time).</summary>
+    public DateTimeOffset RequestTime => Freshness.RequestTime;
+
+    public DateTimeOffset ResponseTime => Freshness.ResponseTime;
 
     /// <summary>corrected_initial_age of RFC 9111 4.2.3.</summary>
-    public required TimeSpan InitialAge { get; init; }
+    public TimeSpan InitialAge => Freshness.InitialAge;
 
-    public required TimeSpan FreshnessLifetime { get; init; }
+    public TimeSpan FreshnessLifetime => Freshness.Lifetime;
 
     /// <summary>How long past freshness it may be served while revalidating, and when the backend fails.</summary>
-    public required TimeSpan StaleWhileRevalidate { get; init; }
+    public TimeSpan StaleWhileRevalidate => Freshness.StaleWhileRevalidate;
 
-    public required TimeSpan StaleIfError { get; init; }
+    public TimeSpan StaleIfError => Freshness.StaleIfError;
 
     /// <summary><c>must-revalidate</c>, <c>proxy-revalidate</c> or <c>s-maxage</c>: never served stale.</summary>
-    public required bool MustRevalidate { get; init; }
+    public bool MustRevalidate => Freshness.MustRevalidate;
 
     /// <summary>Response <c>no-cache</c>: stored, but revalidated before every use.</summary>
-    public required bool NoCache { get; init; }
+    public bool NoCache => Freshness.NoCache;
 
     public string? ETag { get; init; }
 
@@ -120,14 +123,7 @@ internal sealed class CachedResponse
             HeaderNames = names.ToArray(),
             HeaderValues = values.ToArray(),
             Body = Body,
-            RequestTime = freshness.RequestTime,
-            ResponseTime = freshness.ResponseTime,
-            InitialAge = freshness.InitialAge,
-            FreshnessLifetime = freshness.Lifetime,
-            StaleWhileRevalidate = freshness.StaleWhileRevalidate,
-            StaleIfError = freshness.StaleIfError,
-            MustRevalidate = freshness.MustRevalidate,
-            NoCache = freshness.NoCache,
+            Freshness = freshness,
             ETag = ETag,
             LastModified = LastModified,
             VaryNames = VaryNames,
