@@ -10,8 +10,8 @@ namespace Gatehouse.Observability;
 /// (<c>context.Features.Get&lt;GatewayRequestTelemetry&gt;()</c>): set by the outermost stage when observability is
 /// on, filled in by the stages that know (authentication: the consumer; rate limiting: the decision; the cache: its
 /// status; resilience: retries; the forwarder transforms: target and upstream time; <c>ProblemWriter</c>: the error
-/// type). Pooled: after the response it goes to the access log's queue (or straight back to the pool), so a request
-/// costs no allocation for it. Nothing may keep a reference after the request ends.
+/// type). Pooled: after the response its access log line is formatted and it goes straight back to the pool, so a
+/// request costs no allocation for it. Nothing may keep a reference after the request ends.
 /// </summary>
 public sealed class GatewayRequestTelemetry
 {

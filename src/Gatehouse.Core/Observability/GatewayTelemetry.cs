@@ -35,8 +35,7 @@ internal sealed class GatewayTelemetry
         // gateway in a fleet takes the same decision for the same trace.
         _sampleThreshold = (ulong)(options.Tracing.SampleRatio * long.MaxValue);
         _sampleSuccess = options.AccessLog?.SampleSuccess ?? 1;
-        _pool = new DefaultObjectPool<GatewayRequestTelemetry>(new ResetPolicy(), 4096);
-        accessLog?.AttachPool(_pool);
+        _pool = new DefaultObjectPool<GatewayRequestTelemetry>(new ResetPolicy(), 1024);
     }
 
     public bool Enabled => _metrics is not null || _accessLog is not null || _tracing;
@@ -55,7 +54,6 @@ internal sealed class GatewayTelemetry
         if (_accessLog is not null)
         {
             // References to strings Kestrel made already; what the client sent, before path normalisation.
-            telemetry.StartTime = DateTime.UtcNow;
             telemetry.Path = request.Path.Value;
             telemetry.Query = request.QueryString.Value;
             var userAgent = request.Headers.UserAgent;
@@ -162,12 +160,11 @@ internal sealed class GatewayTelemetry
             telemetry.ClientAddress = context.Connection.RemoteIpAddress;
             telemetry.RequestId = context.TraceIdentifier;
             telemetry.ResponseBodyBytes = response.ContentLength ?? countedBytes;
-            if (accessLog.TryEnqueue(telemetry))
+            telemetry.StartTime = accessLog.ToUtc(telemetry.StartTimestamp);
+            if (!accessLog.TryEnqueue(telemetry))
             {
-                return;
+                _metrics?.AccessLogDropped();
             }
-
-            _metrics?.AccessLogDropped();
         }
 
         _pool.Return(telemetry);

@@ -40,8 +40,10 @@ internal sealed class ObservabilityTransformProvider(GatewayTelemetry telemetry)
                 return ValueTask.CompletedTask;
             }
 
-            request.Service ??= httpContext.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.Service;
-            request.Target = httpContext.Features.Get<IReverseProxyFeature>()?.ProxiedDestination?.DestinationId;
+            // The route's service is the YARP cluster (GatewayCompiler names clusters after services).
+            var proxy = httpContext.Features.Get<IReverseProxyFeature>();
+            request.Service ??= proxy?.Cluster.Config.ClusterId;
+            request.Target = proxy?.ProxiedDestination?.DestinationId;
             telemetry.UpstreamTryStarting(request, Stopwatch.GetTimestamp());
             if (request.Trace.IsSet)
             {
