@@ -19,6 +19,41 @@ public class MetricsTests
     }
 
     [Fact]
+    public async Task RateLimitDecisions_KeepCountingAcrossAReload_NeverGoBack()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        const string Config = """
+            rateLimits:
+              reload-counted: { limit: {{LIMIT}}, window: 1m, key: ip }
+            services:
+              s: { targets: ["{{BACKEND}}"] }
+            routes:
+              - { name: reload-counted-route, match: { path: "/counted" }, service: s, rateLimit: [reload-counted] }
+            """;
+        await using var gateway = await TestGateway.StartAsync(Config.Replace("{{LIMIT}}", "100").Replace("{{BACKEND}}", backend.Url.ToString()));
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/counted");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // A new limit makes a new limiter (fresh counters for the decisions), but the metric keeps its running total.
+        await gateway.RewriteConfigAsync(Config.Replace("{{LIMIT}}", "2").Replace("{{BACKEND}}", backend.Url.ToString()));
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/counted");
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+        var text = await ScrapeAsync(gateway);
+        Assert.Matches(new Regex("""gatehouse_rate_limit_decisions_total\{[^}]*outcome="allowed"[^}]*policy="reload-counted"[^}]*\} 5\b"""), text);
+        Assert.Matches(new Regex("""gatehouse_rate_limit_decisions_total\{[^}]*outcome="rejected"[^}]*policy="reload-counted"[^}]*\} 1\b"""), text);
+        Assert.DoesNotMatch(new Regex("""gatehouse_rate_limit_decisions_total\{[^}]*outcome="shadow_rejected"[^}]*policy="reload-counted"""), text);
+    }
+
+    [Fact]
     public async Task Metrics_RequestDurationByRouteName_RateLimitAndBreakerSeries_PassPromtool()
     {
         await using var backend = await TestBackend.StartEchoAsync();

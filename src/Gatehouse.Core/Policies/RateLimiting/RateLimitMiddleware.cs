@@ -17,7 +17,7 @@ namespace Gatehouse.Policies.RateLimiting;
 /// Not ASP.NET Core's RateLimiter middleware: it keys partitions by the key alone (two policies returning the same
 /// key share a counter), has no Redis store, no shadow mode and no RateLimit fields.
 /// </remarks>
-internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimitMetrics metrics, ILogger<RateLimitMiddleware> logger)
+internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<RateLimitMiddleware> logger)
 {
     public const string PolicyHeader = "RateLimit-Policy";
     public const string LimitHeader = "RateLimit";
@@ -110,18 +110,25 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RateLimi
     {
         if (decision.Allowed)
         {
-            metrics.Decided(policy.Name, decision.StoreFailed ? "store_failed" : "allowed");
+            if (decision.StoreFailed)
+            {
+                Interlocked.Increment(ref policy.Decisions.StoreFailed);
+            }
+            else
+            {
+                Interlocked.Increment(ref policy.Decisions.Allowed);
+            }
             return false;
         }
 
         if (policy.Options.Shadow)
         {
-            metrics.Decided(policy.Name, "shadow_rejected");
+            Interlocked.Increment(ref policy.Decisions.ShadowRejected);
             LogShadowRejected(logger, policy.Name, route);
             return false;
         }
 
-        metrics.Decided(policy.Name, "rejected");
+        Interlocked.Increment(ref policy.Decisions.Rejected);
         return true;
     }
 

@@ -77,6 +77,9 @@ internal sealed class RateLimitPolicy
     /// <summary>Where the counters are. Set once by the registry before any request can see this policy.</summary>
     public RateLimiter Limiter { get; set; } = null!;
 
+    /// <summary>This policy's decision counts (kept by name across reloads). Set by the registry with <see cref="Limiter"/>.</summary>
+    public RateLimitMetrics.DecisionCounts Decisions { get; set; } = new();
+
     public bool IsMemory => Options.Store == RateLimitStoreKind.Memory;
 }
 

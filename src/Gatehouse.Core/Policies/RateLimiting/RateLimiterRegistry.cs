@@ -37,6 +37,7 @@ internal sealed class RateLimiterRegistry(TimeProvider time, IServiceProvider se
 
                 next[policy.Definition] = limiter;
                 policy.Limiter = limiter;
+                policy.Decisions = metrics.DecisionsOf(policy.Name);
             }
 
             foreach (var (definition, limiter) in _byDefinition)
