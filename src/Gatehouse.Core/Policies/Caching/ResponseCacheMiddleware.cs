@@ -28,11 +28,12 @@ internal sealed partial class ResponseCacheMiddleware(
     private static readonly CacheControl NoDirectives = CacheControl.Parse(default);
 
     /// <summary>Response headers never stored: per hop, per request, or the cache's own.</summary>
-    private static readonly HashSet<string> UnstoredHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
+    private static readonly HashSet<string> UnstoredHeaders = new(
+    [
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authentication-Info", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
         "Content-Length", "Age", CacheStatusHeader, RequestIds.HeaderName, "Set-Cookie",
-    };
+        .. Policies.RateLimiting.RateLimitFields.Names, // this request's quota, added after the backend's headers
+    ], StringComparer.OrdinalIgnoreCase);
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -648,6 +649,7 @@ internal sealed partial class ResponseCacheMiddleware(
             ? $"Gatehouse; {forwarded}; ttl={(long)Math.Floor((entry.FreshnessLifetime - age).TotalSeconds)}" + (detail is null ? "" : "; " + detail)
             : detail is null ? stamp.CacheStatus : stamp.CacheStatus + "; " + detail;
         headers[RequestIds.HeaderName] = context.TraceIdentifier;
+        context.Features.Get<Policies.RateLimiting.RateLimitFields>()?.Apply(headers);
         if (notModified || HttpMethods.IsHead(context.Request.Method))
         {
             if (!notModified)

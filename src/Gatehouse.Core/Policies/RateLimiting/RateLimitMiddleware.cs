@@ -62,7 +62,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
 
         span?.Dispose();
         RecordAdmitted(context, results, single);
-        AddHeaders(context.Response.Headers, limits, results, single, limits.Policies.Length - 1, rejected: false);
+        HoldFields(context, limits, results, single);
         return HasLease(results, single) ? ForwardAndRelease(context, results, single) : next(context);
     }
 
@@ -96,7 +96,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
 
         span?.Dispose();
         RecordAdmitted(context, results, default);
-        AddHeaders(context.Response.Headers, limits, results, default, limits.Policies.Length - 1, rejected: false);
+        HoldFields(context, limits, results, default);
         if (HasLease(results, default))
         {
             await ForwardAndRelease(context, results, default);
@@ -139,7 +139,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
         LogRejected(logger, policy.Name, context.TraceIdentifier);
         Record(context, "rejected");
         var headers = new HeaderDictionary();
-        AddHeaders(headers, limits, results, single, rejectedAt, rejected: true);
+        Fields(limits, results, single, rejectedAt, rejected: true)?.Apply(headers);
         return ProblemWriter.WriteAsync(context, GatewayProblem.RateLimited,
             $"The rate limit '{policy.Name}' allows {policy.Options.Limit} requests per {Describe(policy.Options.Window)}; retry in {Seconds.Ceiling(decision.RetryAfter)}s.",
             retryAfter: Math.Max(1, Seconds.Ceiling(decision.RetryAfter)).ToString(CultureInfo.InvariantCulture),
@@ -154,8 +154,8 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
         var s => $"{s:0.###}s",
     };
 
-    /// <summary>Adds the RateLimit fields for the policies evaluated so far (0..<paramref name="last"/>).</summary>
-    private static void AddHeaders(IHeaderDictionary headers, RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single, int last, bool rejected)
+    /// <summary>The RateLimit fields for the policies evaluated so far (0..<paramref name="last"/>), or null when none is due.</summary>
+    private static RateLimitFields? Fields(RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single, int last, bool rejected)
     {
         string? limit = null;
         List<string>? items = null;
@@ -188,17 +188,31 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
 
         if (limit is null)
         {
-            return;
+            return null;
         }
 
-        headers[PolicyHeader] = rejected ? limits.RejectionPolicyHeader : limits.PolicyHeader;
-        headers[LimitHeader] = items is null ? limit : string.Join(", ", items);
+        var fields = new RateLimitFields
+        {
+            Policy = rejected ? limits.RejectionPolicyHeader : limits.PolicyHeader,
+            Limit = items is null ? limit : string.Join(", ", items),
+        };
         if (legacy >= 0)
         {
             var decision = results is null ? single : results[legacy];
-            headers["X-RateLimit-Limit"] = limits.Policies[legacy].Options.Limit.ToString(CultureInfo.InvariantCulture);
-            headers["X-RateLimit-Remaining"] = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);
-            headers["X-RateLimit-Reset"] = Seconds.Text(decision.Reset);
+            fields.LegacyLimit = limits.Policies[legacy].Options.Limit.ToString(CultureInfo.InvariantCulture);
+            fields.LegacyRemaining = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);
+            fields.LegacyReset = Seconds.Text(decision.Reset);
+        }
+
+        return fields;
+    }
+
+    /// <summary>An admitted request's fields wait for the response (see <see cref="RateLimitFields"/>).</summary>
+    private static void HoldFields(HttpContext context, RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single)
+    {
+        if (Fields(limits, results, single, limits.Policies.Length - 1, rejected: false) is { } fields)
+        {
+            context.Features.Set(fields);
         }
     }
 

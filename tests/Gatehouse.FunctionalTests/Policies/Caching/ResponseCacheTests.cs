@@ -342,6 +342,32 @@ public class ResponseCacheTests
     }
 
     [Fact]
+    public async Task Hit_CarriesThisRequestsRateLimitFields_NeverTheStoredOnes_NorTheBackends()
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Answer("/q", "quota", 200, ("Cache-Control", "max-age=60"), ("RateLimit", "\"backend\";r=7;t=1"), ("RateLimit-Policy", "\"backend\";q=8;w=1"));
+        await using var gateway = await TestGateway.StartAsync($$"""
+            rateLimits:
+              p: { limit: 1000, window: 1h, legacyHeaders: true }
+            services:
+              s: { targets: ["{{backend.Url}}"] }
+            routes:
+              - { name: cached, match: { path: "/q" }, service: s, rateLimit: [p], cache: { ttl: 1m } }
+            """);
+
+        using var miss = await gateway.Client.GetAsync("/q");
+        using var hit = await gateway.Client.GetAsync("/q");
+
+        Assert.Contains("stored", miss.Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+        Assert.Contains("hit", hit.Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+        // One request every 3.6 s refills the quota (GCRA): two in a row leave 999, then 998.
+        Assert.Matches("^\"p\";r=999;t=[0-9]+$", miss.Headers.GetValues("RateLimit").Single());
+        Assert.Matches("^\"p\";r=998;t=[0-9]+$", hit.Headers.GetValues("RateLimit").Single());
+        Assert.Equal("\"p\";q=1000;w=3600", hit.Headers.GetValues("RateLimit-Policy").Single());
+        Assert.Equal("998", hit.Headers.GetValues("X-RateLimit-Remaining").Single());
+    }
+
+    [Fact]
     public async Task StaleIfError_KeepsTheRateLimitFieldsOfThisRequest()
     {
         await using var backend = await CachingBackend.StartAsync();
