@@ -47,14 +47,23 @@ script_calls() { redis-cli -p "$REDIS_PORT" info commandstats | awk -F'[:=,]' '/
 # Warm every path: tiered JIT needs tens of seconds under load to reach its final code.
 for path in plain local quiet shared; do run_wrk "$WARMUP" "http://127.0.0.1:$GATEWAY_PORT/$path/small"; done
 plain=(); local_=(); quiet=(); shared=(); trips=()
-for _ in $(seq "$RUNS"); do
-    run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/plain/small"; plain+=("$(last_rps)")
-    run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/local/small"; local_+=("$(last_rps)")
-    run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/quiet/small"; quiet+=("$(last_rps)")
-    before=$(script_calls)
-    run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/shared/small"; shared+=("$(last_rps)")
-    after=$(script_calls)
-    trips+=("$(awk -v c=$((after - before)) -v r="$(requests)" 'BEGIN { printf "%.3f", c / r }')")
+# The routes take turns in a rotating order (round 1: plain local quiet shared, round 2: local quiet shared plain,
+# ...), so no route is always measured right after the same one; use a multiple of 4 runs.
+measure() { # measure ROUTE
+    case $1 in
+        plain) run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/plain/small"; plain+=("$(last_rps)") ;;
+        local) run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/local/small"; local_+=("$(last_rps)") ;;
+        quiet) run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/quiet/small"; quiet+=("$(last_rps)") ;;
+        shared)
+            before=$(script_calls)
+            run_wrk "$DURATION" "http://127.0.0.1:$GATEWAY_PORT/shared/small"; shared+=("$(last_rps)")
+            after=$(script_calls)
+            trips+=("$(awk -v c=$((after - before)) -v r="$(requests)" 'BEGIN { printf "%.3f", c / r }')") ;;
+    esac
+}
+order=(plain local quiet shared)
+for round in $(seq "$RUNS"); do
+    for i in 0 1 2 3; do measure "${order[$(((round - 1 + i) % 4))]}"; done
 done
 p=$(mean "${plain[@]}"); l=$(mean "${local_[@]}"); q=$(mean "${quiet[@]}"); s=$(mean "${shared[@]}")
 echo "routing-only (rewrite):       ${plain[*]} req/s (mean $p)"
