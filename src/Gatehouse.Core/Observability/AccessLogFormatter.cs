@@ -22,7 +22,7 @@ namespace Gatehouse.Observability;
 /// encoder as before: quotes, backslashes and control characters escaped (a line can never be split or broken), '&amp;'
 /// or '&lt;' not (log shippers read this, no HTML page does). Covered by tests that parse every line back.
 /// </remarks>
-internal sealed class AccessLogFormatter : IDisposable
+internal sealed class AccessLogFormatter
 {
     public const string EcsVersion = "8.11.0";
     public const string Redacted = "REDACTED";
@@ -40,10 +40,6 @@ internal sealed class AccessLogFormatter : IDisposable
     private readonly StringBuilder _query = new();
 
     public AccessLogFormatter(IReadOnlyList<string> redactedQueryParameters) => _redacted = [.. redactedQueryParameters];
-
-    public void Dispose()
-    {
-    }
 
     public void Write(GatewayRequestTelemetry t, IBufferWriter<byte> output)
     {

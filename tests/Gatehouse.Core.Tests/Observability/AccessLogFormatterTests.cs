@@ -10,7 +10,7 @@ public class AccessLogFormatterTests
 {
     private static JsonElement Format(GatewayRequestTelemetry telemetry, params string[] redacted)
     {
-        using var formatter = new AccessLogFormatter(redacted);
+        var formatter = new AccessLogFormatter(redacted);
         var buffer = new ArrayBufferWriter<byte>();
         formatter.Write(telemetry, buffer);
         var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
@@ -116,7 +116,7 @@ public class AccessLogFormatterTests
     {
         var request = Request(null);
         request.Path = "/a\ud800b";
-        using var formatter = new AccessLogFormatter([]);
+        var formatter = new AccessLogFormatter([]);
 
         Assert.ThrowsAny<ArgumentException>(() => formatter.Write(request, new ArrayBufferWriter<byte>()));
     }

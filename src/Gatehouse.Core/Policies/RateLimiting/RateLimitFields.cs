@@ -1,6 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Yarp.ReverseProxy.Transforms;
-using Yarp.ReverseProxy.Transforms.Builder;
 
 namespace Gatehouse.Policies.RateLimiting;
 
@@ -44,30 +42,4 @@ internal sealed class RateLimitFields
 
     /// <summary>The names, for stages that must not store them with a response (they belong to one request).</summary>
     public static readonly string[] Names = [RateLimitMiddleware.PolicyHeader, RateLimitMiddleware.LimitHeader, "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"];
-}
-
-/// <summary>Adds an admitted request's <see cref="RateLimitFields"/> to the backend's response, on routes with a rate limit.</summary>
-internal sealed class RateLimitTransformProvider : ITransformProvider
-{
-    public void ValidateRoute(TransformRouteValidationContext context)
-    {
-    }
-
-    public void ValidateCluster(TransformClusterValidationContext context)
-    {
-    }
-
-    public void Apply(TransformBuilderContext context)
-    {
-        if (context.Route.Metadata is not Proxy.RouteMetadata { Route.RateLimits: not null })
-        {
-            return;
-        }
-
-        context.AddResponseTransform(static transform =>
-        {
-            transform.HttpContext.Features.Get<RateLimitFields>()?.Apply(transform.HttpContext.Response.Headers);
-            return ValueTask.CompletedTask;
-        });
-    }
 }
