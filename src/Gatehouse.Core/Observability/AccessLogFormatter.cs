@@ -140,34 +140,10 @@ internal sealed class AccessLogFormatter
             }
         }
 
-        if (t.Consumer is { } consumer)
-        {
-            line.Raw("\"consumer\":"u8);
-            line.String(consumer);
-            line.Raw(","u8);
-        }
-
-        if (t.RateLimitDecision is { } decision)
-        {
-            line.Raw("\"rate_limit\":"u8);
-            line.String(decision);
-            line.Raw(","u8);
-        }
-
-        if (t.CacheStatus is { } cache)
-        {
-            line.Raw("\"cache\":"u8);
-            line.String(cache);
-            line.Raw(","u8);
-        }
-
-        if (t.Error is { } error)
-        {
-            line.Raw("\"error_type\":"u8);
-            line.String(error.Slug);
-            line.Raw(","u8);
-        }
-
+        line.OptionalField("\"consumer\":"u8, t.Consumer);
+        line.OptionalField("\"rate_limit\":"u8, t.RateLimitDecision);
+        line.OptionalField("\"cache\":"u8, t.CacheStatus);
+        line.OptionalField("\"error_type\":"u8, t.Error?.Slug);
         line.Raw("\"retries\":"u8);
         line.Number(t.Retries);
         line.Raw("}}\n"u8);
@@ -292,6 +268,17 @@ internal sealed class AccessLogFormatter
             }
 
             Length += written;
+        }
+
+        /// <summary><c>"name":"value",</c> inside the <c>gatehouse</c> object, or nothing when <paramref name="value"/> is null.</summary>
+        public void OptionalField(scoped ReadOnlySpan<byte> nameAndColon, string? value)
+        {
+            if (value is not null)
+            {
+                Raw(nameAndColon);
+                String(value.AsSpan());
+                Raw(","u8);
+            }
         }
 
         public void String(string? value)
