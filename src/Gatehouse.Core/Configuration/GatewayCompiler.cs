@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Gatehouse.Pipeline;
 using Gatehouse.Policies.Authentication;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
@@ -9,6 +10,7 @@ using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 using Gatehouse.Proxy;
+using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
@@ -16,27 +18,59 @@ using Yarp.ReverseProxy.LoadBalancing;
 
 namespace Gatehouse.Configuration;
 
-/// <summary>Compiles validated options into a <see cref="GatewaySnapshot"/> of YARP routes, clusters and route policies.</summary>
+/// <summary>
+/// Compiles validated options into a complete, immutable <see cref="GatewaySnapshot"/>: YARP routes and clusters, every
+/// policy with its runtime objects (reused from the snapshot in force through <see cref="RuntimeObjects"/>), and each
+/// route's stage plans (<see cref="GatewayPipeline"/>). The one compile path: <c>run</c>, reloads, <c>validate</c> and
+/// <c>explain</c> all come through here.
+/// </summary>
 internal static class GatewayCompiler
 {
-    /// <param name="previous">The snapshot in force, whose breaker and budget state is kept for services whose settings did not change.</param>
-    public static GatewaySnapshot Compile(GatewayOptions options, string source, long generation, GatewaySnapshot? previous = null, TimeProvider? time = null)
+    /// <summary>For tests and tools: compiles with the standalone services, to be judged, not served.</summary>
+    public static GatewaySnapshot Compile(GatewayOptions options, string source, long generation, GatewaySnapshot? previous = null) =>
+        CompileAsync(options, source, generation, previous, GatewayPipeline.StandaloneServices, checkOnly: true).AsTask().GetAwaiter().GetResult();
+
+    /// <param name="previous">The snapshot in force, whose runtime objects are kept where their settings did not change.</param>
+    /// <param name="services">The gateway's services: policy compilers and stages.</param>
+    /// <param name="checkOnly">Compiled to be judged (validate, explain): nothing connects anywhere.</param>
+    public static async ValueTask<GatewaySnapshot> CompileAsync(GatewayOptions options, string source, long generation, GatewaySnapshot? previous, IServiceProvider services, bool checkOnly)
     {
+        var runtime = new RuntimeObjects(previous) { CheckOnly = checkOnly };
+        try
+        {
+            return await CompileAsync(options, source, generation, services, runtime);
+        }
+        catch
+        {
+            runtime.Abandon();
+            throw;
+        }
+    }
+
+    private static async ValueTask<GatewaySnapshot> CompileAsync(GatewayOptions options, string source, long generation, IServiceProvider services, RuntimeObjects runtime)
+    {
+        var time = services.GetRequiredService<TimeProvider>();
         var limits = options.Limits;
         var resilience = new Dictionary<string, ServiceResilience>(StringComparer.Ordinal);
         foreach (var service in options.Services)
         {
-            var old = previous?.Resilience.GetValueOrDefault(service.Name);
-            if (ServiceResilience.Compile(service, old, time ?? TimeProvider.System) is { } compiledService)
+            if (ServiceResilience.Compile(service, runtime, time) is { } compiledService)
             {
                 resilience[service.Name] = compiledService;
             }
         }
 
+        var jwt = services.GetRequiredService<JwtValidatorFactory>();
+        var validators = new Dictionary<IdentityProviderOptions, JwtValidator>(ReferenceEqualityComparer.Instance);
+        JwtValidator ValidatorFor(IdentityProviderOptions provider) =>
+            validators.TryGetValue(provider, out var made) ? made : validators[provider] = jwt.Create(provider, runtime);
+
+        var cache = services.GetRequiredService<Policies.Caching.ResponseCache>();
+        cache.Resize(options.Cache, runtime);
         var maxBody = limits.MaxBodyBytes ?? RequestLimitsOptions.Defaults.MaxBodyBytes!.Value;
         var routes = new List<RouteConfig>(options.Routes.Count);
         var compiled = new Dictionary<string, CompiledRoute>(StringComparer.Ordinal);
-        var rateLimits = options.RateLimits.ToFrozenDictionary(p => p.Name, p => new RateLimitPolicy(p, options.Redis), StringComparer.Ordinal);
+        var rateLimits = await services.GetRequiredService<RateLimitCompiler>().CompileAsync(options, runtime);
         for (var i = 0; i < options.Routes.Count; i++)
         {
             var route = options.Routes[i];
@@ -49,11 +83,14 @@ internal static class GatewayCompiler
                 WebSockets = route.WebSockets,
                 IpFilter = IpFilterPolicy.Compile(route.IpFilter),
                 DeniedPaths = route.Deny is null ? null : new PathDenyList(route.Deny.Paths),
-                Auth = AuthPolicy.Compile(route.Auth, options.IdentityProviders),
+                Auth = AuthPolicy.Compile(route.Auth, options.IdentityProviders, ValidatorFor),
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
                 RateLimits = route.RateLimit.Count == 0 ? null : new RouteRateLimits(route.RateLimit.Select(name => rateLimits[name]).ToArray()),
                 Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
-                Cache = route.Cache is null ? null : new Policies.Caching.CachePolicy(route.Name, route.Cache),
+                Cache = route.Cache is null ? null : new Policies.Caching.CachePolicy(route.Name, route.Cache)
+                {
+                    Attached = await cache.StoreForAsync(route.Cache, options.Redis, runtime),
+                },
                 Transcoder = CompileTranscoder(route, options),
             };
             compiled[route.Name] = compiledRoute;
@@ -70,7 +107,7 @@ internal static class GatewayCompiler
             });
         }
 
-        return new GatewaySnapshot
+        var snapshot = new GatewaySnapshot
         {
             Options = options,
             Generation = generation,
@@ -84,14 +121,27 @@ internal static class GatewayCompiler
             TrustedProxies = IpRanges.ParseAll(options.TrustedProxies),
             IpFilter = IpFilterPolicy.Compile(options.IpFilter),
             DeniedPaths = options.Deny is null ? null : new PathDenyList(options.Deny.Paths),
-            Identity = IdentityPolicy.Compile(options),
+            Identity = IdentityPolicy.Compile(options, ValidatorFor),
             RateLimits = rateLimits,
             UsesIpFilter = options.IpFilter is not null || options.Routes.Any(r => r.IpFilter is not null),
             UsesPathDeny = options.Deny is not null || options.Routes.Any(r => r.Deny is not null),
             MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,
+            Runtime = runtime.Freeze(),
         };
+
+        // The plans last: each stage is built with the route's policies and the snapshot's global ones, of this generation.
+        var terminals = services.GetRequiredService<StagePlanTerminals>();
+        snapshot.Complete(GatewayPipeline.RouteStages(new StagePlan(services, new StageContext(snapshot, null)), terminals));
+        foreach (var route in compiled.Values)
+        {
+            route.Complete(snapshot, r => (
+                GatewayPipeline.RouteStages(new StagePlan(services, new StageContext(snapshot, r)), terminals),
+                GatewayPipeline.ProxyStages(new StagePlan(services, new StageContext(snapshot, r)), terminals)));
+        }
+
+        return snapshot;
     }
 
     private static Policies.Transcoding.GrpcTranscoder? CompileTranscoder(RouteOptions route, GatewayOptions options)

@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
+using Gatehouse.Pipeline;
 using Gatehouse.Proxy;
+using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gatehouse.Configuration;
@@ -8,8 +10,31 @@ namespace Gatehouse.Configuration;
 /// One loaded config, compiled: YARP routes and clusters plus each route's compiled policies. Immutable; a reload
 /// builds a new one and swaps it in atomically, so a request sees one whole config, never half of two.
 /// </summary>
-internal sealed class GatewaySnapshot
+internal sealed class GatewaySnapshot : IGatewayRouteFeature
 {
+    private RequestDelegate? _unmatchedStages;
+
+    GatewaySnapshot IGatewayRouteFeature.Snapshot => this;
+
+    CompiledRoute? IGatewayRouteFeature.Route => null;
+
+    /// <summary>The stages a request that no route matched passes (the global IP filter, deny lists, default auth) before its 404/405.</summary>
+    public RequestDelegate UnmatchedStages => _unmatchedStages ?? throw new InvalidOperationException("the snapshot is still being compiled");
+
+    /// <summary>Runtime objects of this snapshot's policies (see <see cref="RuntimeObjects"/>), by kind and settings key.</summary>
+    public FrozenDictionary<(string Kind, string Key), object> Runtime { get; init; } = FrozenDictionary<(string, string), object>.Empty;
+
+    /// <summary>Called once by the compiler, before the snapshot is returned.</summary>
+    internal void Complete(RequestDelegate unmatchedStages)
+    {
+        if (_unmatchedStages is not null)
+        {
+            throw new InvalidOperationException("the snapshot was already compiled");
+        }
+
+        _unmatchedStages = unmatchedStages;
+    }
+
     public required GatewayOptions Options { get; init; }
 
     /// <summary>Increases by one with every successful load; part of each route's YARP metadata so endpoints rebuild.</summary>

@@ -1,13 +1,22 @@
 namespace Gatehouse.Configuration;
 
-/// <summary>Holds the snapshot in force. Readers take <see cref="Current"/> once per request; a reload replaces it whole.</summary>
+/// <summary>
+/// Holds the snapshot in force. Read before routing (limits, trusted proxies) and, for requests no route matched, by
+/// the route-feature stage; after routing every stage uses the route's own snapshot (see
+/// <see cref="Pipeline.IGatewayRouteFeature"/>). A reload replaces it whole.
+/// </summary>
 internal sealed class GatewayState
 {
-    private GatewaySnapshot _current;
+    private GatewaySnapshot? _current;
+
+    /// <summary>Empty until the first snapshot is compiled (the compiler needs the gateway's services, which need this).</summary>
+    public GatewayState()
+    {
+    }
 
     public GatewayState(GatewaySnapshot initial) => _current = initial;
 
-    public GatewaySnapshot Current => Volatile.Read(ref _current);
+    public GatewaySnapshot Current => Volatile.Read(ref _current) ?? throw new InvalidOperationException("no config has been compiled yet");
 
     public event Action<GatewaySnapshot>? Changed;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gatehouse.Configuration;
@@ -10,23 +8,8 @@ namespace Gatehouse.Configuration;
 /// </summary>
 internal static class ProxyConfigCheck
 {
-    private static readonly Lazy<IConfigValidator> StandaloneValidator = new(() =>
+    public static async Task<IReadOnlyList<ConfigError>> CheckAsync(GatewaySnapshot snapshot, string file, IConfigValidator validator)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        services.AddReverseProxy().AddTransforms<Proxy.GatewayTransformProvider>();
-
-        // YARP checks that a cluster's passive policy name is registered.
-        services.AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, Policies.Resilience.ConsecutiveFailuresPassivePolicy>();
-
-        // Only the validator is used: the path-deny provider validates nothing, so it is not needed here.
-        return services.BuildServiceProvider().GetRequiredService<IConfigValidator>();
-    });
-
-    public static async Task<IReadOnlyList<ConfigError>> CheckAsync(GatewaySnapshot snapshot, string file, IConfigValidator? validator = null)
-    {
-        validator ??= StandaloneValidator.Value;
         var errors = new List<ConfigError>();
         foreach (var route in snapshot.ProxyRoutes)
         {

@@ -24,34 +24,33 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly GatewayState _state;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
-    private readonly GatewaySnapshot _startLimits;
+    private GatewaySnapshot _startLimits = null!;
     private ConfigFileWatcher? _watcher;
     private System.Runtime.InteropServices.PosixSignalRegistration? _signal;
 
-    private GatewayHost(GatewayHostOptions options, GatewaySnapshot snapshot)
+    /// <summary>Builds the two applications from the loaded options; <see cref="CreateAsync"/> then compiles the first snapshot with the proxy's services.</summary>
+    private GatewayHost(GatewayHostOptions options, GatewayOptions loaded)
     {
         _options = options;
-        _state = new GatewayState(snapshot);
-        _startLimits = snapshot;
-        Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, "initial load", []);
+        _state = new GatewayState();
 
         var builder = WebApplication.CreateSlimBuilder(HostOptions());
         ConfigureLogging(builder.Logging, options);
-        builder.WebHost.ConfigureKestrel(k => KestrelSetup.Configure(k, snapshot));
+
+        builder.WebHost.ConfigureKestrel(k => KestrelSetup.Configure(k, loaded));
         builder.Services.AddSingleton(_state);
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(Gatehouse.Routing.RouteMatcher.ConfigureRouting);
         builder.Services.AddSingleton<IConfigChangeListener>(new ProxyApplyListener(this));
         GatewayPipeline.AddGatewayServices(builder.Services);
-        Observability.ObservabilitySetup.AddObservability(builder.Services, snapshot.Options);
+        Observability.ObservabilitySetup.AddObservability(builder.Services, loaded);
         _app = builder.Build();
-        GatewayPipeline.UseGateway(_app);
         _logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Host");
 
-        if (snapshot.Options.Admin.Listen.Length > 0)
+        if (loaded.Admin.Listen.Length > 0)
         {
             var adminBuilder = WebApplication.CreateSlimBuilder(HostOptions());
             ConfigureLogging(adminBuilder.Logging, options);
-            var adminUri = new Uri(snapshot.Options.Admin.Listen);
+            var adminUri = new Uri(loaded.Admin.Listen);
             adminBuilder.WebHost.ConfigureKestrel(k =>
             {
                 k.AddServerHeader = false;
@@ -77,7 +76,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     };
 
     /// <summary>The outcome of the last load or reload, for the admin API and tests.</summary>
-    public ConfigStatus Status { get; private set; }
+    public ConfigStatus Status { get; private set; } = null!;
 
     public bool IsReady { get; private set; }
 
@@ -98,10 +97,22 @@ public sealed partial class GatewayHost : IAsyncDisposable
     public static async Task<GatewayHost> CreateAsync(GatewayHostOptions options)
     {
         var (text, name) = ReadSource(options);
-        var snapshot = await CompileAsync(text, name, options, generation: 1);
-        var host = new GatewayHost(options, snapshot);
-        await GatewayPipeline.PrepareAsync(host._app.Services, snapshot);
-        return host;
+        var loaded = ConfigLoader.Load(text, name, Variables(options));
+        var host = new GatewayHost(options, loaded);
+        try
+        {
+            var snapshot = await CompileAsync(loaded, text, name, generation: 1, host._app.Services, previous: null, checkOnly: false);
+            host._state.Swap(snapshot);
+            host._startLimits = snapshot;
+            host.Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, "initial load", []);
+            GatewayPipeline.UseGateway(host._app);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -159,10 +170,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
                     return Status;
                 }
 
-                var snapshot = await CompileAsync(text, name, _options, current.Generation + 1, _app.Services.GetRequiredService<IConfigValidator>(), current);
+                var loaded = ConfigLoader.Load(text, name, Variables(_options));
+                var snapshot = await CompileAsync(loaded, text, name, current.Generation + 1, _app.Services, current, checkOnly: false);
                 WarnAboutRestartOnlyChanges(current.Options, snapshot);
-                await GatewayPipeline.PrepareAsync(_app.Services, snapshot);
                 _state.Swap(snapshot);
+                RuntimeObjects.Retire(current, snapshot);
                 Status = new ConfigStatus(snapshot.Generation, snapshot.Hash, snapshot.LoadedAt, true, reason, []);
                 LogReloaded(_logger, reason, snapshot.Generation, snapshot.Hash[..12]);
                 _app.Services.GetRequiredService<Observability.GatewayMetrics>().ConfigReloaded(success: true);
@@ -260,15 +272,32 @@ public sealed partial class GatewayHost : IAsyncDisposable
         return (options.ConfigText ?? throw new ArgumentException("ConfigPath or ConfigText is required"), options.ConfigName);
     }
 
-    internal static async Task<GatewaySnapshot> CompileAsync(string text, string name, GatewayHostOptions options, long generation, IConfigValidator? validator = null, GatewaySnapshot? previous = null)
+    private static Func<string, string?> Variables(GatewayHostOptions options) => options.Variables is { } v
+        ? key => v.TryGetValue(key, out var value) ? value : Environment.GetEnvironmentVariable(key)
+        : Environment.GetEnvironmentVariable;
+
+    /// <summary>
+    /// Load, validate, compile and check with YARP's own validator, as <c>gatehouse validate</c> and <c>explain</c> do:
+    /// the standalone services, nothing connected. Throws <see cref="ConfigException"/> with every error.
+    /// </summary>
+    internal static async Task<GatewaySnapshot> CompileAsync(string text, string name, GatewayHostOptions options, long generation)
     {
-        Func<string, string?> variables = options.Variables is { } v
-            ? key => v.TryGetValue(key, out var value) ? value : Environment.GetEnvironmentVariable(key)
-            : Environment.GetEnvironmentVariable;
-        var gatewayOptions = ConfigLoader.Load(text, name, variables);
-        var snapshot = GatewayCompiler.Compile(gatewayOptions, text, generation, previous);
-        var errors = await ProxyConfigCheck.CheckAsync(snapshot, name, validator);
-        return errors.Count > 0 ? throw new ConfigException(errors) : snapshot;
+        var loaded = ConfigLoader.Load(text, name, Variables(options));
+        return await CompileAsync(loaded, text, name, generation, GatewayPipeline.StandaloneServices, previous: null, checkOnly: true);
+    }
+
+    /// <summary>The one compile path of a running gateway, its reloads and its tools: compile, then YARP's check; a refused snapshot gives back what it made.</summary>
+    private static async Task<GatewaySnapshot> CompileAsync(GatewayOptions loaded, string text, string name, long generation, IServiceProvider services, GatewaySnapshot? previous, bool checkOnly)
+    {
+        var snapshot = await GatewayCompiler.CompileAsync(loaded, text, generation, previous, services, checkOnly);
+        var errors = await ProxyConfigCheck.CheckAsync(snapshot, name, services.GetRequiredService<IConfigValidator>());
+        if (errors.Count > 0)
+        {
+            RuntimeObjects.Retire(snapshot, previous);
+            throw new ConfigException(errors);
+        }
+
+        return snapshot;
     }
 
     private void WarnAboutRestartOnlyChanges(GatewayOptions before, GatewaySnapshot next)

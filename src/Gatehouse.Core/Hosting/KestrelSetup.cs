@@ -11,14 +11,17 @@ internal static class KestrelSetup
     /// Kestrel's own limits are backstops set well above the configured ones: the gateway checks the configured
     /// limits itself so it can answer with problem+json and follow reloads without a restart.
     /// </summary>
-    public static void Configure(KestrelServerOptions kestrel, GatewaySnapshot snapshot)
+    public static void Configure(KestrelServerOptions kestrel, GatewayOptions options)
     {
+        var defaults = Policies.RequestLimits.RequestLimitsOptions.Defaults;
+        var maxUrlBytes = options.Limits.MaxUrlBytes ?? defaults.MaxUrlBytes!.Value;
+        var maxHeaderBytes = options.Limits.MaxHeaderBytes ?? defaults.MaxHeaderBytes!.Value;
         kestrel.AddServerHeader = false;
-        kestrel.Limits.MaxRequestLineSize = (int)Math.Clamp(snapshot.MaxUrlBytes * 2 + 1024, 16 * 1024, 1024 * 1024);
-        kestrel.Limits.MaxRequestHeadersTotalSize = (int)Math.Clamp(snapshot.MaxHeaderBytes * 2, 64 * 1024, 4 * 1024 * 1024);
+        kestrel.Limits.MaxRequestLineSize = (int)Math.Clamp(maxUrlBytes * 2 + 1024, 16 * 1024, 1024 * 1024);
+        kestrel.Limits.MaxRequestHeadersTotalSize = (int)Math.Clamp(maxHeaderBytes * 2, 64 * 1024, 4 * 1024 * 1024);
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = kestrel.Limits.MaxRequestHeadersTotalSize;
-        kestrel.Limits.MaxRequestBodySize = snapshot.MaxBodyBytes;
-        foreach (var listen in snapshot.Options.Listen)
+        kestrel.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes ?? defaults.MaxBodyBytes!.Value;
+        foreach (var listen in options.Listen)
         {
             var uri = new Uri(listen.Url);
             var protocols = listen.Protocols switch

@@ -118,7 +118,7 @@ internal sealed class GatewayTelemetry
         telemetry.DurationTicks = now - telemetry.StartTimestamp;
         var response = context.Response;
         telemetry.StatusCode = response.StatusCode;
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
+        var route = context.Features.Get<Pipeline.IGatewayRouteFeature>()?.Route;
         telemetry.RouteName = route?.Name;
         telemetry.Service = route?.Service;
         if (telemetry.UpstreamStartTimestamp != 0)

@@ -1,14 +1,46 @@
 using Gatehouse.Configuration;
+using Gatehouse.Pipeline;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Proxy;
 
 /// <summary>
-/// A route's compiled policies, attached to its YARP endpoint as metadata. Middleware reads it with
-/// <c>GetEndpoint()?.Metadata.GetMetadata&lt;CompiledRoute&gt;()</c>: the route and its policies always come
-/// from the same snapshot because they travel on the same endpoint.
+/// A route's compiled policies and its stage plans, attached to its YARP endpoint as metadata and, after routing,
+/// set as the request's <see cref="IGatewayRouteFeature"/>. The route and its policies always come from the same
+/// snapshot because they travel on the same endpoint, and the route knows the snapshot it was compiled in.
 /// </summary>
-internal sealed class CompiledRoute
+internal sealed class CompiledRoute : IGatewayRouteFeature
 {
+    private GatewaySnapshot? _snapshot;
+    private RequestDelegate? _stages;
+    private RequestDelegate? _proxyStages;
+
+    /// <summary>The snapshot this route was compiled in (its global policies are of the same generation).</summary>
+    public GatewaySnapshot Snapshot => _snapshot ?? throw new InvalidOperationException($"route '{Name}' is still being compiled");
+
+    CompiledRoute? IGatewayRouteFeature.Route => this;
+
+    /// <summary>The stages this route uses after routing, in the order of <see cref="GatewayPipeline"/>, ending in its endpoint.</summary>
+    public RequestDelegate Stages => _stages ?? throw new InvalidOperationException($"route '{Name}' is still being compiled");
+
+    /// <summary>The stages this route uses in YARP's proxy pipeline, ending in load balancing.</summary>
+    public RequestDelegate ProxyStages => _proxyStages ?? throw new InvalidOperationException($"route '{Name}' is still being compiled");
+
+    /// <summary>
+    /// Called once by the compiler when the snapshot exists (the route and its snapshot refer to each other), before
+    /// the snapshot is returned: no request ever sees a route without its plans.
+    /// </summary>
+    internal void Complete(GatewaySnapshot snapshot, Func<CompiledRoute, (RequestDelegate Stages, RequestDelegate ProxyStages)> plans)
+    {
+        if (_snapshot is not null)
+        {
+            throw new InvalidOperationException($"route '{Name}' was already compiled");
+        }
+
+        _snapshot = snapshot;
+        (_stages, _proxyStages) = plans(this);
+    }
+
     public required string Name { get; init; }
 
     public required string Service { get; init; }

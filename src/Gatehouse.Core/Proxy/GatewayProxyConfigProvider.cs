@@ -7,20 +7,22 @@ namespace Gatehouse.Proxy;
 /// <summary>Feeds YARP the routes and clusters of the snapshot in force and signals YARP on every swap.</summary>
 internal sealed class GatewayProxyConfigProvider : IProxyConfigProvider
 {
-    private volatile SnapshotProxyConfig _config;
+    private readonly GatewayState _state;
+    private volatile SnapshotProxyConfig? _config;
 
+    /// <remarks>Made before the first snapshot exists (YARP's validator, which the compiler uses, depends on it), so it reads the state lazily.</remarks>
     public GatewayProxyConfigProvider(GatewayState state)
     {
-        _config = new SnapshotProxyConfig(state.Current);
+        _state = state;
         state.Changed += snapshot =>
         {
             var previous = _config;
             _config = new SnapshotProxyConfig(snapshot);
-            previous.SignalChange();
+            previous?.SignalChange();
         };
     }
 
-    public IProxyConfig GetConfig() => _config;
+    public IProxyConfig GetConfig() => _config ??= new SnapshotProxyConfig(_state.Current);
 
     // The token source is never disposed on purpose: YARP may still hold the change token of a superseded config.
 #pragma warning disable CA1001

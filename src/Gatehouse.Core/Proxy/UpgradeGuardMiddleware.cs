@@ -9,16 +9,15 @@ namespace Gatehouse.Proxy;
 /// Upgrade (h2c, SPDY, a WebSocket on another route) is ignored, as RFC 9110 7.8 allows: the request goes on as
 /// plain HTTP, so nothing can be tunnelled past the gateway's policies (h2c smuggling).
 /// </summary>
-internal sealed class UpgradeGuardMiddleware(RequestDelegate next)
+internal sealed class UpgradeGuardMiddleware(RequestDelegate next, bool webSockets)
 {
     public Task InvokeAsync(HttpContext context)
     {
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is { IsUpgradableRequest: true })
         {
-            var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
             var isWebSocket = string.Equals(context.Request.Headers.Upgrade, "websocket", StringComparison.OrdinalIgnoreCase);
-            if (route is not { WebSockets: true } || !isWebSocket)
+            if (!webSockets || !isWebSocket)
             {
                 context.Features.Set<IHttpUpgradeFeature>(null);
                 context.Request.Headers.Remove("Upgrade");
@@ -26,8 +25,7 @@ internal sealed class UpgradeGuardMiddleware(RequestDelegate next)
         }
         else if (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect)
         {
-            var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
-            if (route is not { WebSockets: true } || !string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
+            if (!webSockets || !string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
             {
                 return ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest,
                     $"Extended CONNECT for '{connect.Protocol}' is not allowed on this route.");

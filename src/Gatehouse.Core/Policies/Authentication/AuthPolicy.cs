@@ -2,8 +2,11 @@ using Gatehouse.Configuration;
 
 namespace Gatehouse.Policies.Authentication;
 
-/// <summary>A route's compiled authentication: anonymous, or the providers to try in order and the scopes required.</summary>
-internal sealed class AuthPolicy(bool anonymous, bool apiKey, IdentityProviderOptions[] jwtProviders, string[] scopes, AuthOptions? options = null)
+/// <summary>
+/// A route's compiled authentication: anonymous, or the providers to try in order (their validators compiled in, so
+/// nothing is looked up per request) and the scopes, claims and roles required.
+/// </summary>
+internal sealed class AuthPolicy(bool anonymous, bool apiKey, JwtValidator[] jwtValidators, string[] scopes, AuthOptions? options = null)
 {
     public static readonly AuthPolicy AnonymousPolicy = new(anonymous: true, apiKey: false, [], []);
 
@@ -18,18 +21,22 @@ internal sealed class AuthPolicy(bool anonymous, bool apiKey, IdentityProviderOp
 
     public bool ApiKey { get; } = apiKey;
 
-    public IdentityProviderOptions[] JwtProviders { get; } = jwtProviders;
+    /// <summary>One validator per JWT provider, in the route's order.</summary>
+    public JwtValidator[] JwtValidators { get; } = jwtValidators;
+
+    /// <summary>True when the route requires scopes, claims or roles: the authorization stage is built for it.</summary>
+    public bool HasRequirements => Scopes.Length > 0 || _claims.Length > 0 || _roles.Length > 0;
 
     public string[] Scopes { get; } = scopes;
 
-    public static AuthPolicy? Compile(AuthOptions? options, IReadOnlyList<IdentityProviderOptions> providers) => options switch
+    public static AuthPolicy? Compile(AuthOptions? options, IReadOnlyList<IdentityProviderOptions> providers, Func<IdentityProviderOptions, JwtValidator> validators) => options switch
     {
         null => null,
         { Anonymous: true } => AnonymousPolicy,
         _ => new AuthPolicy(
             anonymous: false,
             apiKey: options.Providers.Contains(AuthOptions.ApiKeyProvider),
-            options.Providers.Select(p => providers.FirstOrDefault(i => i.Name == p)).OfType<IdentityProviderOptions>().ToArray(),
+            options.Providers.Select(p => providers.FirstOrDefault(i => i.Name == p)).OfType<IdentityProviderOptions>().Select(validators).ToArray(),
             options.Scopes.ToArray(),
             options),
     };

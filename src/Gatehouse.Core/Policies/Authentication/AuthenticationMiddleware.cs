@@ -1,41 +1,22 @@
 using System.Security.Claims;
-using Gatehouse.Configuration;
 using Gatehouse.Errors;
-using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Policies.Authentication;
 
 /// <summary>
-/// Authenticates the caller of a route that needs it (the route's <c>auth</c>, else the top-level default) with
-/// its providers in order (API key, JWT from an OpenID Connect issuer), checks the route's scopes, and sends the
-/// route's <c>forwardClaims</c> to the backend as headers. Client-sent copies of every identity header the config
-/// uses, and the API key itself, are removed on every route, so a backend can trust them. Fails closed: no valid
-/// credential, 401 with <c>WWW-Authenticate</c> (RFC 6750 error codes for bearer tokens); missing scope, 403
-/// <c>insufficient_scope</c>; keys of the identity provider unobtainable, 503.
+/// Authenticates the caller of a route that needs it (the route's <c>auth</c>, else the top-level default) with its
+/// providers in order (API key, JWT from an OpenID Connect issuer, introspected tokens) and sets
+/// <see cref="HttpContext.User"/>. Fails closed: no valid credential, 401 with <c>WWW-Authenticate</c> (RFC 6750 error
+/// codes for bearer tokens); keys of the identity provider unobtainable, 503. What the caller may do is the next
+/// stage's (<see cref="AuthorizationMiddleware"/>); built only for routes whose auth is not anonymous.
 /// </summary>
-internal sealed partial class AuthenticationMiddleware(RequestDelegate next, GatewayState state, IdentityProviderRegistry registry, ILogger<AuthenticationMiddleware> logger)
+internal sealed partial class AuthenticationMiddleware(RequestDelegate next, IdentityPolicy identity, AuthPolicy auth, string route, ILogger logger)
 {
     public const string ConsumerClaim = "consumer";
 
-    public Task InvokeAsync(HttpContext context)
-    {
-        var identity = state.Current.Identity;
-        if (identity is null)
-        {
-            return next(context);
-        }
-
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
-        var auth = route?.Auth ?? identity.DefaultAuth;
-        return auth is null or { Anonymous: true }
-            ? Forward(context, identity, route, authenticated: false)
-            : AuthenticateAsync(context, identity, route, auth);
-    }
-
-    private async Task AuthenticateAsync(HttpContext context, IdentityPolicy identity, CompiledRoute? route, AuthPolicy auth)
+    public async Task InvokeAsync(HttpContext context)
     {
         // Stopped before the rest of the pipeline runs (a second Stop by using is a no-op).
         using var span = Observability.GatewayTracing.StartStage("gatehouse.authenticate");
@@ -46,13 +27,13 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             caller = new Caller(new ClaimsIdentity([new Claim(ConsumerClaim, consumer), new Claim("sub", consumer)], "apiKey", "sub", "roles"));
         }
 
-        var header = caller is null && auth.JwtProviders.Length > 0 ? BearerHeader(context.Request) : null;
+        var header = caller is null && auth.JwtValidators.Length > 0 ? BearerHeader(context.Request) : null;
         if (header is not null)
         {
             // The common case, a token seen before: no copy of the token, no await.
-            foreach (var provider in auth.JwtProviders)
+            foreach (var validator in auth.JwtValidators)
             {
-                if (registry.ValidatorFor(provider).TryGetCached(header.AsSpan(7).Trim()) is { } known)
+                if (validator.TryGetCached(header.AsSpan(7).Trim()) is { } known)
                 {
                     caller = known;
                     break;
@@ -64,9 +45,9 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
         if (token is not null)
         {
             var keysUnavailable = false;
-            foreach (var provider in auth.JwtProviders)
+            foreach (var validator in auth.JwtValidators)
             {
-                var (outcome, jwtCaller, reason) = await registry.ValidatorFor(provider).ValidateAsync(token, context.RequestAborted);
+                var (outcome, jwtCaller, reason) = await validator.ValidateAsync(token, context.RequestAborted);
                 if (outcome == JwtValidator.Outcome.Valid)
                 {
                     caller = jwtCaller;
@@ -74,7 +55,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
                 }
 
                 keysUnavailable |= outcome == JwtValidator.Outcome.KeysUnavailable;
-                LogTokenRefused(logger, context.TraceIdentifier, provider.Name, reason ?? "invalid");
+                LogTokenRefused(logger, context.TraceIdentifier, validator.Provider, reason ?? "invalid");
             }
 
             if (caller is null && keysUnavailable)
@@ -89,60 +70,15 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
 
         if (caller is null)
         {
-            LogUnauthenticated(logger, context.TraceIdentifier, route?.Name ?? "?");
+            LogUnauthenticated(logger, context.TraceIdentifier, route);
             await ProblemWriter.WriteAsync(context, GatewayProblem.Unauthenticated, Describe(auth, identity, bearerError),
                 wwwAuthenticate: Challenges(auth, identity, bearerError));
             return;
         }
 
-        if (caller.MissingScope(auth.Scopes) is { } missing)
-        {
-            await ProblemWriter.WriteAsync(context, GatewayProblem.InsufficientScope, $"This route needs the scope '{missing}'.",
-                wwwAuthenticate: $"Bearer error=\"insufficient_scope\", scope=\"{string.Join(' ', auth.Scopes)}\"");
-            return;
-        }
-
-        if (auth.FailedCondition(caller) is { } failed)
-        {
-            await ProblemWriter.WriteAsync(context, GatewayProblem.AccessDenied, $"Authenticated, but {failed}.");
-            return;
-        }
-
         context.User = caller.Principal;
-        if (auth.StripAuthorization)
-        {
-            context.Request.Headers.Authorization = default;
-        }
-
         span?.Dispose();
-        await Forward(context, identity, route, authenticated: true);
-    }
-
-    private Task Forward(HttpContext context, IdentityPolicy identity, CompiledRoute? route, bool authenticated)
-    {
-        var headers = context.Request.Headers;
-        foreach (var header in identity.StrippedHeaders)
-        {
-            headers.Remove(header);
-        }
-
-        if (identity.ApiKey.QueryParameter is { } parameter && context.Request.Query.ContainsKey(parameter))
-        {
-            context.Request.QueryString = WithoutParameter(context.Request.Query, parameter);
-        }
-
-        if (authenticated && route?.ForwardClaims is { } forward)
-        {
-            foreach (var (claim, header) in forward)
-            {
-                if (context.User.FindFirst(claim)?.Value is { } value)
-                {
-                    headers[header] = value;
-                }
-            }
-        }
-
-        return next(context);
+        await next(context);
     }
 
     /// <summary>
@@ -163,7 +99,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
     private static string Challenges(AuthPolicy auth, IdentityPolicy identity, string? bearerError)
     {
         var challenges = new List<string>();
-        if (auth.JwtProviders.Length > 0)
+        if (auth.JwtValidators.Length > 0)
         {
             challenges.Add(bearerError is null ? "Bearer" : $"Bearer error=\"{bearerError}\"");
         }
@@ -176,7 +112,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
         return string.Join(", ", challenges);
     }
 
-    private static string Describe(AuthPolicy auth, IdentityPolicy identity, string? bearerError) => (auth.ApiKey, auth.JwtProviders.Length > 0, bearerError) switch
+    private static string Describe(AuthPolicy auth, IdentityPolicy identity, string? bearerError) => (auth.ApiKey, auth.JwtValidators.Length > 0, bearerError) switch
     {
         (_, true, "invalid_token") => "The bearer token is not valid for this gateway (signature, issuer, audience, expiry or algorithm).",
         (true, true, _) => $"This route needs a bearer token or an API key in the {identity.ApiKey.Header} header.",
@@ -197,63 +133,9 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
             : null;
     }
 
-    private static QueryString WithoutParameter(IQueryCollection query, string parameter)
-    {
-        var builder = new QueryBuilder();
-        foreach (var (name, values) in query)
-        {
-            if (!string.Equals(name, parameter, StringComparison.Ordinal))
-            {
-                foreach (var value in values)
-                {
-                    builder.Add(name, value ?? "");
-                }
-            }
-        }
-
-        return builder.ToQueryString();
-    }
-
     [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: no valid credential")]
     private static partial void LogUnauthenticated(ILogger logger, string requestId, string route);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "Request {RequestId}: token refused by identity provider {Provider}: {Reason}")]
     private static partial void LogTokenRefused(ILogger logger, string requestId, string provider, string reason);
-}
-
-/// <summary>Everything identity-related compiled from one config: keys, the default auth, headers to strip.</summary>
-internal sealed class IdentityPolicy
-{
-    public required ApiKeyOptions ApiKey { get; init; }
-
-    public required ApiKeyCredentials ApiKeys { get; init; }
-
-    public required AuthPolicy? DefaultAuth { get; init; }
-
-    /// <summary>The API key header and every header a route's forwardClaims writes: never accepted from a client.</summary>
-    public required string[] StrippedHeaders { get; init; }
-
-    /// <summary>The API-key challenge of a 401 (RFC 9110 11.6.1), built once.</summary>
-    public string WwwAuthenticate => field ??= $"ApiKey header=\"{ApiKey.Header}\"";
-
-    /// <summary>Null when the config uses no identity feature at all, so the stage costs nothing.</summary>
-    public static IdentityPolicy? Compile(GatewayOptions options)
-    {
-        var usesIdentity = options.Consumers.Count > 0 || options.Auth is not null || options.IdentityProviders.Count > 0
-            || options.Routes.Any(r => r.Auth is not null || r.ForwardClaims.Count > 0);
-        if (!usesIdentity)
-        {
-            return null;
-        }
-
-        var apiKey = options.ApiKey ?? new ApiKeyOptions();
-        return new IdentityPolicy
-        {
-            ApiKey = apiKey,
-            ApiKeys = new ApiKeyCredentials(options.Consumers),
-            DefaultAuth = AuthPolicy.Compile(options.Auth, options.IdentityProviders),
-            StrippedHeaders = options.Routes.SelectMany(r => r.ForwardClaims.Select(f => f.Value))
-                .Append(apiKey.Header).Distinct(StringComparer.OrdinalIgnoreCase).ToArray(),
-        };
-    }
 }

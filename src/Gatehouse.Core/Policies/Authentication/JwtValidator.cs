@@ -16,6 +16,9 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
 {
     internal const int MaxCachedTokens = 10_000;
 
+    /// <summary>The identity provider's name, for logs.</summary>
+    public string Provider => options.Name;
+
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
     private readonly ConcurrentDictionary<string, (Caller Caller, DateTimeOffset Until)> _validated = new(StringComparer.Ordinal);
 

@@ -35,7 +35,7 @@ internal sealed class CachePolicy
 
     public CacheStoreKind Store => Options.Store;
 
-    /// <summary>Set by <see cref="ResponseCache.Attach"/> before the snapshot goes live.</summary>
+    /// <summary>The store, set by the compiler (<see cref="ResponseCache.StoreForAsync"/>) before the snapshot is returned.</summary>
     public ICacheStore? Attached { get; set; }
 
     /// <summary>For tests: a policy from options alone.</summary>

@@ -12,7 +12,7 @@ namespace Gatehouse.Policies.Caching;
 /// </summary>
 internal sealed class ResponseCache(IServiceProvider services, CacheMetrics metrics, ILoggerFactory loggers)
 {
-    private readonly ConcurrentDictionary<string, ICacheStore> _redis = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<ICacheStore> _redis = [];
 
     public MemoryCacheStore Memory { get; } = new(new CacheOptions().MemoryMaxBytes);
 
@@ -22,19 +22,23 @@ internal sealed class ResponseCache(IServiceProvider services, CacheMetrics metr
     /// <summary>Keys with a stale-while-revalidate refresh running, so one stale entry triggers one refresh.</summary>
     public ConcurrentDictionary<string, byte> Refreshing { get; } = new(StringComparer.Ordinal);
 
-    public IEnumerable<ICacheStore> Stores => _redis.Values.Prepend(Memory);
+    public IEnumerable<ICacheStore> Stores => _redis.Prepend(Memory);
 
-    public async Task AttachAsync(GatewaySnapshot snapshot)
+    /// <summary>
+    /// The store of one route's cache: the node's memory store, or a Redis store, a runtime object
+    /// (<see cref="RuntimeObjects"/>, kind <c>cache-store</c>) shared by every route that uses the same Redis and prefix.
+    /// </summary>
+    public async ValueTask<ICacheStore> StoreForAsync(RouteCacheOptions options, RedisOptions? redis, RuntimeObjects runtime) =>
+        options.Store == CacheStoreKind.Redis && redis is not null && !runtime.CheckOnly
+            ? await runtime.GetOrCreateAsync("cache-store", redis.Connection + "\n" + redis.KeyPrefix + "\n" + redis.Timeout.Ticks, () => RedisStoreAsync(redis))
+            : Memory;
+
+    /// <summary>The node's memory store follows <c>cache.memory.maxBytes</c> of the snapshot being compiled to serve.</summary>
+    public void Resize(CacheOptions options, RuntimeObjects runtime)
     {
-        Memory.MaxBytes = snapshot.Options.Cache.MemoryMaxBytes;
-        foreach (var route in snapshot.Routes.Values)
+        if (!runtime.CheckOnly)
         {
-            if (route.Cache is { } policy)
-            {
-                policy.Attached = policy.Store == CacheStoreKind.Redis && snapshot.Options.Redis is { } redis
-                    ? await RedisStoreAsync(redis)
-                    : Memory;
-            }
+            Memory.MaxBytes = options.MemoryMaxBytes;
         }
     }
 
@@ -42,13 +46,11 @@ internal sealed class ResponseCache(IServiceProvider services, CacheMetrics metr
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private async Task<ICacheStore> RedisStoreAsync(RedisOptions options)
     {
-        var id = options.Connection + "\n" + options.KeyPrefix + "\n" + options.Timeout.Ticks;
-        if (_redis.TryGetValue(id, out var store))
-        {
-            return store;
-        }
-
         var connection = await services.GetRequiredService<RedisConnections>().GetAsync(options);
-        return _redis.GetOrAdd(id, new RedisCacheStore(connection, options, metrics, loggers.CreateLogger<RedisCacheStore>()));
+        var store = new RedisCacheStore(connection, options, metrics, loggers.CreateLogger<RedisCacheStore>());
+
+        // Purge reaches every store this node has written to, also one a later reload stopped using.
+        _redis.Add(store);
+        return store;
     }
 }

@@ -762,6 +762,7 @@ internal sealed partial class ResponseCacheMiddleware(
         copy.User = context.User;
         copy.TraceIdentifier = context.TraceIdentifier + ":refresh";
         copy.SetEndpoint(context.GetEndpoint());
+        copy.Features.Set(context.Features.Get<Pipeline.IGatewayRouteFeature>());
         _ = Task.Run(async () =>
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));

@@ -1,4 +1,3 @@
-using Gatehouse.Configuration;
 using Gatehouse.Errors;
 using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +12,7 @@ namespace Gatehouse.Policies.PathFilter;
 /// rewrite, the deny lists are checked again on the path actually forwarded. YARP applies provider transforms
 /// after the route's own, and stops forwarding when a transform has answered.
 /// </summary>
-internal sealed class PathDenyTransformProvider(GatewayState state) : ITransformProvider
+internal sealed class PathDenyTransformProvider : ITransformProvider
 {
     public void ValidateRoute(TransformRouteValidationContext context)
     {
@@ -25,16 +24,19 @@ internal sealed class PathDenyTransformProvider(GatewayState state) : ITransform
 
     public void Apply(TransformBuilderContext context)
     {
-        if (context.Route.Metadata is not RouteMetadata { Route.Options.Rewrite: not null })
+        // The route's own snapshot: the transforms are built with the route, so global and route lists are of one generation.
+        if (context.Route.Metadata is not RouteMetadata { Route: { Options.Rewrite: not null } route }
+            || (route.Snapshot.DeniedPaths, route.DeniedPaths) is (null, null))
         {
             return;
         }
 
+        var global = route.Snapshot.DeniedPaths;
+        var own = route.DeniedPaths;
         context.AddRequestTransform(async transform =>
         {
-            var route = transform.HttpContext.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
             var path = transform.Path.Value ?? "/";
-            if (state.Current.DeniedPaths?.FirstMatch(path) is not null || route?.DeniedPaths?.FirstMatch(path) is not null)
+            if (global?.FirstMatch(path) is not null || own?.FirstMatch(path) is not null)
             {
                 await ProblemWriter.WriteAsync(transform.HttpContext, GatewayProblem.PathDenied, "This path is not served through the gateway.");
             }

@@ -16,7 +16,7 @@ namespace Gatehouse.Policies.RateLimiting;
 /// Time is wall-clock aligned (Unix ticks at start plus monotonic elapsed time), so fixed windows start at the same
 /// instants on every node and in Redis, and a clock step does not move them.
 /// </remarks>
-internal sealed class MemoryRateLimiter : RateLimiter
+internal sealed class MemoryRateLimiter : RateLimitCounters
 {
     /// <summary>A partition's state. Which bits mean what depends on the algorithm; <see cref="Dead"/> marks an evicted cell.</summary>
     internal sealed class Cell

@@ -14,12 +14,3 @@ internal readonly record struct RateLimitDecision(bool Allowed, long Remaining, 
 
     public static RateLimitDecision Failed(bool allow) => new(allow, 0, TimeSpan.Zero, TimeSpan.FromSeconds(1)) { StoreFailed = true };
 }
-
-/// <summary>A limiter of one policy: in memory on this node, or in Redis shared by all nodes.</summary>
-internal abstract class RateLimiter : IDisposable
-{
-    /// <summary>Takes one request's worth of the quota of <paramref name="partition"/>, if there is any.</summary>
-    public abstract ValueTask<RateLimitDecision> AcquireAsync(object partition);
-
-    public abstract void Dispose();
-}

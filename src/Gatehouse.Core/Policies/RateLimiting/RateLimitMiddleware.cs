@@ -17,22 +17,16 @@ namespace Gatehouse.Policies.RateLimiting;
 /// Not ASP.NET Core's RateLimiter middleware: it keys partitions by the key alone (two policies returning the same
 /// key share a counter), has no Redis store, no shadow mode and no RateLimit fields.
 /// </remarks>
-internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<RateLimitMiddleware> logger)
+internal sealed partial class RateLimitMiddleware(RequestDelegate next, RouteRateLimits limits, string route, ILogger logger)
 {
     public const string PolicyHeader = "RateLimit-Policy";
     public const string LimitHeader = "RateLimit";
 
     public Task InvokeAsync(HttpContext context)
     {
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
-        if (route?.RateLimits is not { } limits)
-        {
-            return next(context);
-        }
-
         if (!limits.AllMemory)
         {
-            return LimitAsync(context, route, limits);
+            return LimitAsync(context);
         }
 
         // Every decision local: no await, no state machine.
@@ -42,7 +36,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
         for (var i = 0; i < limits.Policies.Length; i++)
         {
             var policy = limits.Policies[i];
-            var decision = ((MemoryRateLimiter)policy.Limiter).Acquire(policy.Key.Resolve(context, route.Name));
+            var decision = ((MemoryRateLimiter)policy.Limiter).Acquire(policy.Key.Resolve(context, route));
             if (results is null)
             {
                 single = decision;
@@ -52,7 +46,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
                 results[i] = decision;
             }
 
-            if (Refuses(policy, decision, route.Name))
+            if (Refuses(policy, decision, route))
             {
                 span?.Dispose();
                 ReleaseLeases(results, single, i);
@@ -66,7 +60,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
         return HasLease(results, single) ? ForwardAndRelease(context, results, single) : next(context);
     }
 
-    private async Task LimitAsync(HttpContext context, CompiledRoute route, RouteRateLimits limits)
+    private async Task LimitAsync(HttpContext context)
     {
         // Stopped before the rest of the pipeline runs (a second Stop by using is a no-op).
         using var span = Observability.GatewayTracing.StartStage("gatehouse.rate_limit");
@@ -74,7 +68,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
         for (var i = 0; i < limits.Policies.Length; i++)
         {
             var policy = limits.Policies[i];
-            var decision = await policy.Limiter.AcquireAsync(policy.Key.Resolve(context, route.Name));
+            var decision = await policy.Limiter.AcquireAsync(policy.Key.Resolve(context, route));
             results[i] = decision;
             if (decision.StoreFailed && !decision.Allowed)
             {
@@ -86,7 +80,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
                 return;
             }
 
-            if (Refuses(policy, decision, route.Name))
+            if (Refuses(policy, decision, route))
             {
                 ReleaseLeases(results, default, i);
                 await Reject(context, limits, results, default, i);

@@ -4,13 +4,15 @@ using Gatehouse.Redis;
 namespace Gatehouse.Policies.RateLimiting;
 
 /// <summary>
-/// A <c>rateLimits</c> entry, compiled: its key, its header texts and (set by <see cref="RateLimiterRegistry"/>
-/// before the snapshot goes live) the limiter that holds its counters.
+/// A <c>rateLimits</c> entry, compiled: its key, its header texts, the counters it counts in and its decision counts.
+/// Complete when made (<see cref="RateLimitCompiler"/>); nothing is attached later.
 /// </summary>
 internal sealed class RateLimitPolicy
 {
-    public RateLimitPolicy(RateLimitPolicyOptions options, RedisOptions? redis)
+    public RateLimitPolicy(RateLimitPolicyOptions options, RedisOptions? redis, RateLimitCounters limiter, RateLimitMetrics.DecisionCounts decisions)
     {
+        Limiter = limiter;
+        Decisions = decisions;
         Options = options;
         Name = options.Name;
         Key = RateLimitKey.Compile(options.Key);
@@ -22,9 +24,15 @@ internal sealed class RateLimitPolicy
 
         _limitPrefix = $"\"{Name}\";r=";
 
-        // What the counters depend on: a reload that keeps all of it keeps the counters; mode and headers may change freely.
-        Definition = string.Join('|', Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch,
-            Redis?.Connection, Redis?.KeyPrefix, Redis?.Timeout.Ticks, options.DenyOnStoreFailure);
+        Definition = DefinitionOf(options, redis);
+    }
+
+    /// <summary>What the counters depend on: a reload that keeps all of it keeps the counters; mode and headers may change freely.</summary>
+    public static string DefinitionOf(RateLimitPolicyOptions options, RedisOptions? redis)
+    {
+        redis = options.Shared ? redis : null;
+        return string.Join('|', options.Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch,
+            redis?.Connection, redis?.KeyPrefix, redis?.Timeout.Ticks, options.DenyOnStoreFailure);
     }
 
     public string Name { get; }
@@ -74,11 +82,11 @@ internal sealed class RateLimitPolicy
         return digits;
     }
 
-    /// <summary>Where the counters are. Set once by the registry before any request can see this policy.</summary>
-    public RateLimiter Limiter { get; set; } = null!;
+    /// <summary>Where the counters are.</summary>
+    public RateLimitCounters Limiter { get; }
 
-    /// <summary>This policy's decision counts (kept by name across reloads). Set by the registry with <see cref="Limiter"/>.</summary>
-    public RateLimitMetrics.DecisionCounts Decisions { get; set; } = new();
+    /// <summary>This policy's decision counts (kept by name across reloads).</summary>
+    public RateLimitMetrics.DecisionCounts Decisions { get; }
 
     public bool IsMemory => Options.Store == RateLimitStoreKind.Memory;
 }

@@ -19,7 +19,7 @@ namespace Gatehouse.Policies.RateLimiting;
 /// after its slot, so at one instant at most nodes x batch requests beyond the burst can pass; requests reserved and
 /// not used before they expire are lost, at most nodes x (batch - 1) per lifetime. Measured in the functional tests.
 /// </summary>
-internal sealed partial class RedisRateLimiter : RateLimiter
+internal sealed partial class RedisRateLimiter : RateLimitCounters
 {
     // Times in microseconds (since the Unix epoch: about 1.8e15, exact in Lua's doubles; written with %d because
     // Lua's default number format keeps only 14 digits). Each script returns { allowed, remaining, reset, retryAfter } (sliding: raw counts, see below).

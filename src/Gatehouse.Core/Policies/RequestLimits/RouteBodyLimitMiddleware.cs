@@ -1,6 +1,4 @@
-using Gatehouse.Configuration;
 using Gatehouse.Errors;
-using Gatehouse.Proxy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -12,15 +10,13 @@ namespace Gatehouse.Policies.RequestLimits;
 /// once with 413; a chunked body is cut off by Kestrel when it crosses the limit, which the forwarder-error stage
 /// turns into 413 as well.
 /// </summary>
-internal sealed class RouteBodyLimitMiddleware(RequestDelegate next, GatewayState state, ILogger<RouteBodyLimitMiddleware> logger)
+internal sealed class RouteBodyLimitMiddleware(RequestDelegate next, long limit, string route, ILogger logger)
 {
     public Task InvokeAsync(HttpContext context)
     {
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>();
-        var limit = route?.MaxBodyBytes ?? state.Current.MaxBodyBytes;
         if (context.Request.ContentLength is { } length && length > limit)
         {
-            RequestLimitsLog.BodyTooLarge(logger, context.TraceIdentifier, route?.Name ?? "?", length, limit);
+            RequestLimitsLog.BodyTooLarge(logger, context.TraceIdentifier, route, length, limit);
             return ProblemWriter.WriteAsync(context, GatewayProblem.BodyTooLarge,
                 $"The request body is {length} bytes; the limit for this route is {limit}.", closeConnection: true);
         }

@@ -18,15 +18,11 @@ namespace Gatehouse.Policies.Resilience;
 /// qualifying requests on another target within the service's retry budget. A route whose service uses none of
 /// these costs one metadata lookup.
 /// </summary>
-internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<ResilienceMiddleware> logger, ResilienceMetrics metrics)
+internal sealed class ResilienceMiddleware(RequestDelegate next, RouteResilience policy, string route, ILogger logger, ResilienceMetrics metrics)
 {
     private static readonly string[] RetryAfterSeconds = Enumerable.Range(0, 121).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
 
-    public Task InvokeAsync(HttpContext context)
-    {
-        var policy = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.Resilience;
-        return policy is null ? next(context) : InvokeAsync(context, policy);
-    }
+    public Task InvokeAsync(HttpContext context) => InvokeAsync(context, policy);
 
     // Not async: the checks that answer without a backend call complete synchronously, and the forwarding paths each
     // have one async frame (a second awaiting frame per request measurably costs throughput, see GatewayErrorsMiddleware).
@@ -346,7 +342,6 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, ILogger<Resilie
 
     private Task WriteTimeoutAsync(HttpContext context, RouteResilience policy)
     {
-        var route = context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.Name ?? "?";
         var timeout = policy.ResponseTimeout.GetValueOrDefault();
         metrics.TimedOut(policy.Service.Name);
         ResilienceLog.ResponseTimedOut(logger, context.TraceIdentifier, route, policy.Service.Name, timeout.TotalMilliseconds);

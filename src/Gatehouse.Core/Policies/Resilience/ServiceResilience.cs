@@ -26,7 +26,8 @@ internal sealed class ServiceResilience
     public static ServiceResilience None(string name) => new(name);
 
     /// <summary>Null when the service uses none of retry, circuitBreaker, maxConcurrentRequests and timeout.response.</summary>
-    public static ServiceResilience? Compile(ServiceOptions service, ServiceResilience? previous, TimeProvider time)
+    /// <remarks>An open breaker, the budget's counts and the requests in flight are runtime objects (<see cref="RuntimeObjects"/>): kept while their settings are.</remarks>
+    public static ServiceResilience? Compile(ServiceOptions service, RuntimeObjects runtime, TimeProvider time)
     {
         if (service.Retry is null && service.CircuitBreaker is null && service.MaxConcurrentRequests is null && service.Timeout?.Response is null)
         {
@@ -36,13 +37,11 @@ internal sealed class ServiceResilience
         return new ServiceResilience(service.Name)
         {
             Breaker = service.CircuitBreaker is not { } b ? null
-                : previous?.Breaker is { } oldBreaker && oldBreaker.Options.Key == b.Key ? oldBreaker
-                : new CircuitBreaker(service.Name, b, time),
+                : runtime.GetOrCreate("circuit-breaker", $"{service.Name}|{b.Key}", () => new CircuitBreaker(service.Name, b, time)),
             Retry = service.Retry is not { } r ? null
-                : previous?.Retry is { } oldBudget && oldBudget.Options.Key == r.Key ? oldBudget
-                : new RetryBudget(r, time),
+                : runtime.GetOrCreate("retry-budget", $"{service.Name}|{r.Key}", () => new RetryBudget(r, time)),
             Bulkhead = service.MaxConcurrentRequests is not { } max ? null
-                : new Bulkhead(max, previous?.Bulkhead?.InFlight ?? new InFlightCount()),
+                : new Bulkhead(max, runtime.GetOrCreate("in-flight", service.Name, () => new InFlightCount())),
             ResponseTimeout = service.Timeout?.Response,
         };
     }

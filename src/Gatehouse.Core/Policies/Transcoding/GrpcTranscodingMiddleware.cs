@@ -16,18 +16,12 @@ namespace Gatehouse.Policies.Transcoding;
 /// HTTP/2 with the route's load balancing, health and resilience; <see cref="GrpcTranscodingTransformProvider"/>
 /// turns the answer back into JSON.
 /// </summary>
-internal sealed class GrpcTranscodingMiddleware(RequestDelegate next, Microsoft.Extensions.Logging.ILogger<GrpcTranscodingMiddleware> logger)
+internal sealed class GrpcTranscodingMiddleware(RequestDelegate next, CompiledRoute route, GrpcTranscoder transcoder, Microsoft.Extensions.Logging.ILogger logger)
 {
     private const int FrameHeaderBytes = 5;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>() is not { Transcoder: { } transcoder } route)
-        {
-            await next(context);
-            return;
-        }
-
         var request = context.Request;
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/";
         var queryStart = target.IndexOf('?', StringComparison.Ordinal);

@@ -143,7 +143,7 @@ internal sealed class GrpcTranscodingTransformProvider : ITransformProvider
             var logger = context.RequestServices.GetService(typeof(Microsoft.Extensions.Logging.ILogger<GrpcTranscodingTransformProvider>)) as Microsoft.Extensions.Logging.ILogger;
             if (logger is not null)
             {
-                TranscodingLog.ResponseNotTranscoded(logger, context.TraceIdentifier, context.GetEndpoint()?.Metadata.GetMetadata<CompiledRoute>()?.Name ?? "", call.Binding.Method.FullName, e.Message);
+                TranscodingLog.ResponseNotTranscoded(logger, context.TraceIdentifier, context.Features.Get<Pipeline.IGatewayRouteFeature>()?.Route?.Name ?? "", call.Binding.Method.FullName, e.Message);
             }
 
             if (started)
