@@ -214,10 +214,10 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Gat
         return builder.ToQueryString();
     }
 
-    [LoggerMessage(EventId = 5103, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: no valid credential")]
+    [LoggerMessage(EventId = Observability.LogEvents.Unauthenticated, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: no valid credential")]
     private static partial void LogUnauthenticated(ILogger logger, string requestId, string route);
 
-    [LoggerMessage(EventId = 5104, Level = LogLevel.Debug, Message = "Request {RequestId}: token refused by identity provider {Provider}: {Reason}")]
+    [LoggerMessage(EventId = Observability.LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Request {RequestId}: token refused by identity provider {Provider}: {Reason}")]
     private static partial void LogTokenRefused(ILogger logger, string requestId, string provider, string reason);
 }
 

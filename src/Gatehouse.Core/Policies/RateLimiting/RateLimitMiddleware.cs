@@ -283,9 +283,9 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, ILogger<
         }
     }
 
-    [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Rate limit {policy} refused request {requestId}")]
+    [LoggerMessage(EventId = Observability.LogEvents.RateLimitRejected, Level = LogLevel.Debug, Message = "Rate limit {policy} refused request {requestId}")]
     private static partial void LogRejected(ILogger logger, string policy, string requestId);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Debug, Message = "Rate limit {policy} (shadow) would have refused a request on route {route}")]
+    [LoggerMessage(EventId = Observability.LogEvents.RateLimitShadowRejected, Level = LogLevel.Debug, Message = "Rate limit {policy} (shadow) would have refused a request on route {route}")]
     private static partial void LogShadowRejected(ILogger logger, string policy, string route);
 }
