@@ -74,4 +74,39 @@ public class LogEventsTests
         Assert.NotEmpty(entries);
         Assert.True(duplicates.Length == 0, "LogEvents gives one id to several names: " + string.Join("; ", duplicates));
     }
+
+    [Fact]
+    public void LoggerMessages_TemplateHoles_StartWithUpperCase()
+    {
+        var holes = LoggerMessages().SelectMany(m => Holes(m.Attribute.Message).Select(hole => (m.Method, Hole: hole))).ToList();
+
+        var lowerCase = holes.Where(h => h.Hole.Length == 0 || !char.IsUpper(h.Hole[0])).Select(h => $"{h.Method}: {{{h.Hole}}}").ToArray();
+
+        Assert.NotEmpty(holes);
+        Assert.True(lowerCase.Length == 0, "template holes not in PascalCase: " + string.Join(", ", lowerCase));
+    }
+
+    /// <summary>The names of a message template's holes: <c>{Name}</c>, <c>{Name:format}</c>, <c>{Name,width}</c>; <c>{{</c> is a literal brace.</summary>
+    private static IEnumerable<string> Holes(string template)
+    {
+        for (var i = 0; i < template.Length; i++)
+        {
+            if (template[i] != '{')
+            {
+                continue;
+            }
+
+            if (i + 1 < template.Length && template[i + 1] == '{')
+            {
+                i++;
+                continue;
+            }
+
+            var end = template.IndexOf('}', i);
+            Assert.True(end > i + 1, $"unclosed or empty hole in \"{template}\"");
+            var hole = template[(i + 1)..end];
+            yield return hole.Split(',', ':')[0].Trim();
+            i = end;
+        }
+    }
 }
