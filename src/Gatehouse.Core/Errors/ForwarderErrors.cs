@@ -63,9 +63,9 @@ internal static partial class ForwarderErrors
         _ => error.ToString(),
     };
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Forwarding request {RequestId} on route {Route} to service {Service} failed: {Error}")]
+    [LoggerMessage(EventId = Observability.LogEvents.ForwardingFailed, Level = LogLevel.Warning, Message = "Forwarding request {RequestId} on route {Route} to service {Service} failed: {Error}")]
     private static partial void LogForwardingFailed(ILogger logger, string requestId, string route, string service, ForwarderError error, Exception? exception);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} ended by the client: {Error}")]
+    [LoggerMessage(EventId = Observability.LogEvents.ClientAborted, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} ended by the client: {Error}")]
     private static partial void LogClientAborted(ILogger logger, string requestId, string route, ForwarderError error);
 }

@@ -79,9 +79,9 @@ internal sealed partial class GatewayErrorsMiddleware(RequestDelegate next, ILog
         return ProblemWriter.WriteAsync(context, problem, detail, allow: status == 405 ? allow : default);
     }
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Unhandled error for request {RequestId}")]
+    [LoggerMessage(EventId = LogEvents.UnhandledError, Level = LogLevel.Error, Message = "Unhandled error for request {RequestId}")]
     private static partial void LogUnhandled(ILogger logger, string requestId, Exception exception);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Bad request {RequestId}: {StatusCode} {Reason}")]
+    [LoggerMessage(EventId = LogEvents.BadRequest, Level = LogLevel.Debug, Message = "Bad request {RequestId}: {StatusCode} {Reason}")]
     private static partial void LogBadRequest(ILogger logger, string requestId, int statusCode, string reason);
 }

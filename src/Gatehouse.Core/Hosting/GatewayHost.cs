@@ -351,19 +351,19 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private static string[] Addresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Gatehouse listening on {Urls}; admin on {AdminUrl}; config {Hash}")]
+    [LoggerMessage(EventId = Observability.LogEvents.HostStarted, Level = LogLevel.Information, Message = "Gatehouse listening on {Urls}; admin on {AdminUrl}; config {Hash}")]
     private static partial void LogStarted(ILogger logger, string urls, string adminUrl, string hash);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Config reloaded ({Reason}): generation {Generation}, hash {Hash}")]
+    [LoggerMessage(EventId = Observability.LogEvents.ConfigReloaded, Level = LogLevel.Information, Message = "Config reloaded ({Reason}): generation {Generation}, hash {Hash}")]
     private static partial void LogReloaded(ILogger logger, string reason, long generation, string hash);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Config reload ({Reason}) refused, the running config keeps serving: {Error}")]
+    [LoggerMessage(EventId = Observability.LogEvents.ConfigReloadRefused, Level = LogLevel.Error, Message = "Config reload ({Reason}) refused, the running config keeps serving: {Error}")]
     private static partial void LogReloadRefused(ILogger logger, string reason, ConfigError error);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "Config reload ({Reason}) failed, the running config keeps serving")]
+    [LoggerMessage(EventId = Observability.LogEvents.ConfigReloadFailed, Level = LogLevel.Error, Message = "Config reload ({Reason}) failed, the running config keeps serving")]
     private static partial void LogReloadFailed(ILogger logger, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "The new config changes 'listen', 'admin' or 'observability', or raises a limit past what the listeners were started with; those take effect on restart only. Everything else was applied.")]
+    [LoggerMessage(EventId = Observability.LogEvents.RestartNeeded, Level = LogLevel.Warning, Message = "The new config changes 'listen', 'admin' or 'observability', or raises a limit past what the listeners were started with; those take effect on restart only. Everything else was applied.")]
     private static partial void LogRestartNeeded(ILogger logger);
 }
 

@@ -273,7 +273,7 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         File.Move(path, $"{path}.1");
     }
 
-    [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "Access log output {Output} failed; {Lines} lines dropped (counted in gatehouse_access_log_dropped_total): {Error}")]
+    [LoggerMessage(EventId = LogEvents.AccessLogWriteFailed, Level = LogLevel.Warning, Message = "Access log output {Output} failed; {Lines} lines dropped (counted in gatehouse_access_log_dropped_total): {Error}")]
     private static partial void LogWriteFailed(ILogger logger, string output, int lines, string error);
 
     public async ValueTask DisposeAsync()

@@ -49,12 +49,12 @@ internal sealed partial class RedisConnections(ILogger<RedisConnections> logger)
         }
     }
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Redis at {endpoint} is not reachable yet; policies that use it apply their onStoreFailure decision until it is")]
+    [LoggerMessage(EventId = Observability.LogEvents.RedisNotConnected, Level = LogLevel.Warning, Message = "Redis at {Endpoint} is not reachable yet; policies that use it apply their onStoreFailure decision until it is")]
     private static partial void LogNotConnected(ILogger logger, string endpoint);
 
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Lost the connection to Redis at {endpoint} ({failure}); reconnecting")]
+    [LoggerMessage(EventId = Observability.LogEvents.RedisConnectionLost, Level = LogLevel.Warning, Message = "Lost the connection to Redis at {Endpoint} ({Failure}); reconnecting")]
     private static partial void LogConnectionFailed(ILogger logger, System.Net.EndPoint? endpoint, ConnectionFailureType failure);
 
-    [LoggerMessage(EventId = 1303, Level = LogLevel.Information, Message = "Connection to Redis at {endpoint} restored")]
+    [LoggerMessage(EventId = Observability.LogEvents.RedisConnectionRestored, Level = LogLevel.Information, Message = "Connection to Redis at {Endpoint} restored")]
     private static partial void LogConnectionRestored(ILogger logger, System.Net.EndPoint? endpoint);
 }

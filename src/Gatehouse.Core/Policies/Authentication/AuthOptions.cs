@@ -5,7 +5,9 @@ namespace Gatehouse.Policies.Authentication;
 /// <summary>
 /// <c>auth: { providers: [apiKey] }</c> on a route (or at the top level as the default for every route), or
 /// <c>auth: anonymous</c> to opt a route out of the default. A request must be authenticated by one of the
-/// providers, tried in order. (Identity providers, scopes, claims and roles are still to come: see issue 3.)
+/// providers (<c>apiKey</c>, or names from <c>identityProviders</c>; an API key is checked first, then the identity
+/// providers in the order listed), else 401; then it must hold the route's scopes (else 403 insufficient_scope),
+/// claims and roles (else 403 access-denied).
 /// </summary>
 public sealed record AuthOptions : ConfigSection
 {

@@ -133,9 +133,9 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Ide
             : null;
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: no valid credential")]
+    [LoggerMessage(EventId = Observability.LogEvents.Unauthenticated, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: no valid credential")]
     private static partial void LogUnauthenticated(ILogger logger, string requestId, string route);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "Request {RequestId}: token refused by identity provider {Provider}: {Reason}")]
+    [LoggerMessage(EventId = Observability.LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Request {RequestId}: token refused by identity provider {Provider}: {Reason}")]
     private static partial void LogTokenRefused(ILogger logger, string requestId, string provider, string reason);
 }

@@ -86,6 +86,6 @@ internal sealed partial class OidcSigningKeys(IdentityProviderOptions options, H
 
     private sealed record KeySet(IReadOnlyList<SecurityKey> Keys, DateTimeOffset FetchedAt);
 
-    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "Fetching the signing keys of identity provider {Provider} ({Issuer}) failed; the keys in hand keep validating")]
+    [LoggerMessage(EventId = Observability.LogEvents.SigningKeysFetchFailed, Level = LogLevel.Warning, Message = "Fetching the signing keys of identity provider {Provider} ({Issuer}) failed; the keys in hand keep validating")]
     private static partial void LogFetchFailed(ILogger logger, string provider, string issuer, Exception exception);
 }

@@ -112,6 +112,6 @@ internal sealed partial class TokenIntrospector(IdentityProviderOptions options,
             ?? throw new InvalidOperationException("the discovery document has no introspection_endpoint");
     }
 
-    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Token introspection at identity provider {Provider} failed; requests with opaque tokens get 503")]
+    [LoggerMessage(EventId = Observability.LogEvents.IntrospectionFailed, Level = LogLevel.Warning, Message = "Token introspection at identity provider {Provider} failed; requests with opaque tokens get 503")]
     private static partial void LogIntrospectionFailed(ILogger logger, string provider, Exception exception);
 }

@@ -272,6 +272,6 @@ internal sealed partial class RedisCacheStore(ConnectionMultiplexer connection, 
         return values;
     }
 
-    [LoggerMessage(EventId = 1603, Level = LogLevel.Warning, Message = "Redis cache {Operation} failed ({Reason}); treated as a miss")]
+    [LoggerMessage(EventId = Observability.LogEvents.CacheStoreFailed, Level = LogLevel.Warning, Message = "Redis cache {Operation} failed ({Reason}); treated as a miss")]
     private static partial void LogFailed(ILogger logger, string operation, string reason);
 }

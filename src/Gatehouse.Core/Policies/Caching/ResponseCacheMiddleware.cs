@@ -786,10 +786,10 @@ internal sealed partial class ResponseCacheMiddleware(
         });
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Information, Message = "Route {Route}: the backend answered {Status}; served a stale entry (stale-if-error)")]
+    [LoggerMessage(EventId = Observability.LogEvents.CacheStaleIfError, Level = LogLevel.Information, Message = "Route {Route}: the backend answered {Status}; served a stale entry (stale-if-error)")]
     private static partial void LogStaleIfError(ILogger logger, string route, int status);
 
-    [LoggerMessage(EventId = 1602, Level = LogLevel.Warning, Message = "Route {Route}: background refresh of a stale entry failed")]
+    [LoggerMessage(EventId = Observability.LogEvents.CacheRefreshFailed, Level = LogLevel.Warning, Message = "Route {Route}: background refresh of a stale entry failed")]
     private static partial void LogRefreshFailed(ILogger logger, string route, Exception exception);
 }
 

@@ -26,7 +26,7 @@ internal sealed partial class IpFilterMiddleware(RequestDelegate next, IpFilterP
         return ProblemWriter.WriteAsync(context, GatewayProblem.IpDenied, "The client address is not allowed here.");
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Request {RequestId} from {ClientIp} refused by the {Scope} IP filter")]
+    [LoggerMessage(EventId = Observability.LogEvents.IpDenied, Level = LogLevel.Debug, Message = "Request {RequestId} from {ClientIp} refused by the {Scope} IP filter")]
     private static partial void LogDenied(ILogger logger, string requestId, System.Net.IPAddress? clientIp, string scope);
 }
 

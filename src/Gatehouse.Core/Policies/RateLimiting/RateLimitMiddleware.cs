@@ -277,9 +277,9 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RouteRat
         }
     }
 
-    [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Rate limit {policy} refused request {requestId}")]
+    [LoggerMessage(EventId = Observability.LogEvents.RateLimitRejected, Level = LogLevel.Debug, Message = "Rate limit {Policy} refused request {RequestId}")]
     private static partial void LogRejected(ILogger logger, string policy, string requestId);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Debug, Message = "Rate limit {policy} (shadow) would have refused a request on route {route}")]
+    [LoggerMessage(EventId = Observability.LogEvents.RateLimitShadowRejected, Level = LogLevel.Debug, Message = "Rate limit {Policy} (shadow) would have refused a request on route {Route}")]
     private static partial void LogShadowRejected(ILogger logger, string policy, string route);
 }

@@ -370,7 +370,7 @@ internal sealed partial class RedisRateLimiter : RateLimitCounters
         return _failure;
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Rate limit {policy}: Redis {reason}; {failures} decision(s) since the last report fell back to onStoreFailure: {decision}")]
+    [LoggerMessage(EventId = Observability.LogEvents.RateLimitStoreFailed, Level = LogLevel.Warning, Message = "Rate limit {Policy}: Redis {Reason}; {Failures} decision(s) since the last report fell back to onStoreFailure: {Decision}")]
     private static partial void LogStoreFailed(ILogger logger, string policy, string reason, int failures, string decision, Exception? error);
 }
 

@@ -8,9 +8,9 @@ namespace Gatehouse.Policies.Transcoding;
 /// </summary>
 internal static partial class TranscodingLog
 {
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Request {RequestId} on route {Route}: the answer of {Method} cannot be transcoded to JSON: {Reason}")]
+    [LoggerMessage(EventId = Observability.LogEvents.ResponseNotTranscoded, Level = LogLevel.Warning, Message = "Request {RequestId} on route {Route}: the answer of {Method} cannot be transcoded to JSON: {Reason}")]
     public static partial void ResponseNotTranscoded(ILogger logger, string requestId, string route, string method, string reason);
 
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: it cannot be mapped to {Method}: {Reason}")]
+    [LoggerMessage(EventId = Observability.LogEvents.RequestNotMapped, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: it cannot be mapped to {Method}: {Reason}")]
     public static partial void RequestNotMapped(ILogger logger, string requestId, string route, string method, string reason);
 }
