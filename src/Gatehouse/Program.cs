@@ -104,7 +104,7 @@ static int Validate(string[] files)
     {
         try
         {
-            var text = File.ReadAllText(file);
+            var text = ReadConfig(file);
             _ = GatewayHost.CompileAsync(text, file, new GatewayHostOptions { ConfigText = text }, 1).GetAwaiter().GetResult();
             Console.WriteLine($"{file}: valid");
         }
@@ -116,14 +116,21 @@ static int Validate(string[] files)
                 Console.Error.WriteLine(error);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            failed++;
-            Console.Error.WriteLine($"{file}:0:0: cannot read the file: {e.Message}");
-        }
     }
 
     return failed == 0 ? 0 : 1;
+}
+
+static string ReadConfig(string path)
+{
+    try
+    {
+        return File.ReadAllText(path);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        throw new ConfigException([new ConfigError(path, 0, 0, $"cannot read the file: {e.Message}")]);
+    }
 }
 
 static int Explain(string[] args)
@@ -163,8 +170,10 @@ static int Explain(string[] args)
 
     try
     {
-        var options = ConfigLoader.LoadFile(configPath);
-        var result = RouteExplainer.Explain(options, new ExplainRequest(positional[0].ToUpperInvariant(), url, headers));
+        // The same load and compile path as validate (and run): a config explain accepts is one the gateway would load.
+        var text = ReadConfig(configPath);
+        var snapshot = GatewayHost.CompileAsync(text, configPath, new GatewayHostOptions { ConfigText = text }, 1).GetAwaiter().GetResult();
+        var result = RouteExplainer.Explain(snapshot.Options, new ExplainRequest(positional[0].ToUpperInvariant(), url, headers));
         Console.Write(result);
         return result.MatchedRoute is null ? 3 : 0;
     }

@@ -39,7 +39,7 @@ internal static class AdminEndpoints
 
         admin.MapGet("/routes", context => WriteJsonAsync(context, json => AdminJson.WriteRoutes(json, host.State.Current.Options)));
 
-        var breakers = new CircuitBreakerRegistry(host.State);
+        var breakers = new CircuitBreakerStates(host.State);
         var proxyState = host.ProxyServices.GetRequiredService<IProxyStateLookup>();
         admin.MapGet("/services", context => WriteJsonAsync(context, json => AdminJson.WriteServices(json, host.State.Current.Options, proxyState, breakers)));
         admin.MapGet("/circuits", context => WriteJsonAsync(context, json => AdminJson.WriteBreakers(json, breakers)));

@@ -43,7 +43,7 @@ internal static class AdminJson
     }
 
     /// <summary>Every service with a circuit breaker: <c>{ "orders": { "state": "open", ... } }</c>.</summary>
-    public static void WriteBreakers(Utf8JsonWriter json, CircuitBreakerRegistry breakers)
+    public static void WriteBreakers(Utf8JsonWriter json, CircuitBreakerStates breakers)
     {
         json.WriteStartObject();
         foreach (var (service, state, options) in breakers.All())
@@ -137,7 +137,7 @@ internal static class AdminJson
         value is JsonArray { Count: 0 } or JsonObject { Count: 0 } || (value is JsonValue v && v.TryGetValue<bool>(out var b) && !b);
 
     /// <summary>Each service in file order: its targets with their active and passive health (YARP's view), and its breaker.</summary>
-    public static void WriteServices(Utf8JsonWriter json, GatewayOptions options, IProxyStateLookup proxy, CircuitBreakerRegistry breakers)
+    public static void WriteServices(Utf8JsonWriter json, GatewayOptions options, IProxyStateLookup proxy, CircuitBreakerStates breakers)
     {
         json.WriteStartArray();
         foreach (var service in options.Services)

@@ -243,12 +243,12 @@ internal static class GatewayCompiler
 
         if (service.Timeout?.Connect is { } connect)
         {
-            metadata[ConnectTimeoutHttpClientFactory.MetadataKey] = connect.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
+            metadata[BackendHttpClientFactory.MetadataKey] = connect.TotalMilliseconds.ToString(CultureInfo.InvariantCulture);
         }
 
         if (service.Tls?.CaPem is { } caPem)
         {
-            metadata[ConnectTimeoutHttpClientFactory.CaCertificatesKey] = caPem;
+            metadata[BackendHttpClientFactory.CaCertificatesKey] = caPem;
         }
 
         return metadata;

@@ -18,6 +18,9 @@ internal sealed class GatewayState
 
     public GatewaySnapshot Current => Volatile.Read(ref _current) ?? throw new InvalidOperationException("no config has been compiled yet");
 
+    /// <summary>The snapshot in force, or null before the first one (observable instruments read it at any time, also in the standalone services of validate).</summary>
+    public GatewaySnapshot? CurrentOrNull => Volatile.Read(ref _current);
+
     public event Action<GatewaySnapshot>? Changed;
 
     public void Swap(GatewaySnapshot next)

@@ -100,10 +100,14 @@ internal sealed class GatewayMetrics
 
     private static object Status(int status) => (uint)status < (uint)StatusCodes.Length ? StatusCodes[status] : status;
 
-    private static Measurement<int> ObserveConfig(GatewayState state)
+    private static IEnumerable<Measurement<int>> ObserveConfig(GatewayState state)
     {
-        var current = state.Current;
-        return new Measurement<int>(
+        if (state.CurrentOrNull is not { } current)
+        {
+            yield break;
+        }
+
+        yield return new Measurement<int>(
             1,
             new KeyValuePair<string, object?>("hash", current.Hash[..Math.Min(12, current.Hash.Length)]),
             new KeyValuePair<string, object?>("generation", current.Generation));

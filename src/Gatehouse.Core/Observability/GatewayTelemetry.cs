@@ -8,7 +8,7 @@ using Microsoft.Extensions.ObjectPool;
 namespace Gatehouse.Observability;
 
 /// <summary>
-/// Starts and finishes each request's telemetry for the outermost stage (<see cref="GatewayErrorsMiddleware"/>, so
+/// Starts and finishes each request's telemetry for the outermost stage (<see cref="RequestLifecycleMiddleware"/>, so
 /// no extra async frame): the trace context, the request-duration metric, the server span and the access log line.
 /// With everything off, <see cref="Start"/> returns null and nothing else runs.
 /// </summary>

@@ -8,6 +8,7 @@ using Gatehouse.Policies.RateLimiting;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 using Gatehouse.Policies.Transcoding;
+using Gatehouse.Policies.TrustedProxies;
 using Gatehouse.Proxy;
 using Gatehouse.Redis;
 using Microsoft.AspNetCore.Builder;
@@ -103,7 +104,7 @@ internal static class GatewayPipeline
 
     public static void UseGateway(WebApplication app)
     {
-        app.UseMiddleware<GatewayErrorsMiddleware>();     // request id, telemetry frame; problem+json for all the gateway answers itself, forwarding failures included
+        app.UseMiddleware<RequestLifecycleMiddleware>();     // request id, telemetry frame; problem+json for all the gateway answers itself, forwarding failures included
         app.UseMiddleware<ClientAddressMiddleware>();     // client IP from X-Forwarded-For/Forwarded only via trustedProxies
         app.UseMiddleware<RequestLimitsMiddleware>();     // URL 414, headers 431, ambiguous framing 400: no route needed
         app.UseMiddleware<PathNormalizationMiddleware>(); // one path for routing, deny lists and the backend (%2F, \, //)

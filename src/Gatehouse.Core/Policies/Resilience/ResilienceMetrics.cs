@@ -37,7 +37,7 @@ internal sealed class ResilienceMetrics
 
     private static IEnumerable<Measurement<long>> ObserveTransitions(GatewayState state)
     {
-        foreach (var (service, resilience) in state.Current.Resilience)
+        foreach (var (service, resilience) in state.CurrentOrNull?.Resilience ?? System.Collections.Frozen.FrozenDictionary<string, ServiceResilience>.Empty)
         {
             if (resilience.Breaker is { } breaker)
             {
@@ -52,7 +52,7 @@ internal sealed class ResilienceMetrics
 
     private static IEnumerable<Measurement<int>> Observe(GatewayState state)
     {
-        foreach (var (service, resilience) in state.Current.Resilience)
+        foreach (var (service, resilience) in state.CurrentOrNull?.Resilience ?? System.Collections.Frozen.FrozenDictionary<string, ServiceResilience>.Empty)
         {
             if (resilience.Breaker is { } breaker)
             {

@@ -25,7 +25,7 @@ internal sealed class ResilienceMiddleware(RequestDelegate next, RouteResilience
     public Task InvokeAsync(HttpContext context) => InvokeAsync(context, policy);
 
     // Not async: the checks that answer without a backend call complete synchronously, and the forwarding paths each
-    // have one async frame (a second awaiting frame per request measurably costs throughput, see GatewayErrorsMiddleware).
+    // have one async frame (a second awaiting frame per request measurably costs throughput, see RequestLifecycleMiddleware).
     private Task InvokeAsync(HttpContext context, RouteResilience policy)
     {
         var service = policy.Service;

@@ -11,8 +11,8 @@ internal static class ResilienceServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddGatehouseResilience(this IServiceCollection services) => services
         .AddSingleton<ResilienceMetrics>()
-        .AddSingleton<CircuitBreakerRegistry>()
+        .AddSingleton<CircuitBreakerStates>()
         .AddSingleton<ResilienceStage>()
         .AddSingleton<Yarp.ReverseProxy.Health.IPassiveHealthCheckPolicy, ConsecutiveFailuresPassivePolicy>()
-        .AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, ConnectTimeoutHttpClientFactory>();
+        .AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, Proxy.BackendHttpClientFactory>();
 }

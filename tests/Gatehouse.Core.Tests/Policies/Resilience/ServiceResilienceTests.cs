@@ -1,3 +1,4 @@
+using Gatehouse.Proxy;
 using Gatehouse.Configuration;
 using Gatehouse.Policies.Resilience;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -70,27 +71,27 @@ public class ServiceResilienceTests
         var snapshot = Compile("timeout: { connect: 1500ms, idle: 20s }");
 
         var cluster = snapshot.ProxyClusters.Single();
-        Assert.Equal(TimeSpan.FromMilliseconds(1500), ConnectTimeoutHttpClientFactory.ConnectTimeout(cluster.Metadata));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), BackendHttpClientFactory.ConnectTimeout(cluster.Metadata));
         Assert.Equal(TimeSpan.FromSeconds(20), cluster.HttpRequest!.ActivityTimeout);
     }
 
     [Fact]
     public void ClientFactory_OnlyConnectTimeoutChanged_BuildsANewClient()
     {
-        var factory = new ConnectTimeoutHttpClientFactory(NullLogger<ForwarderHttpClientFactory>.Instance);
+        var factory = new BackendHttpClientFactory(NullLogger<ForwarderHttpClientFactory>.Instance);
         var config = new HttpClientConfig();
-        var before = new Dictionary<string, string> { [ConnectTimeoutHttpClientFactory.MetadataKey] = "1000" };
+        var before = new Dictionary<string, string> { [BackendHttpClientFactory.MetadataKey] = "1000" };
         using var old = factory.CreateClient(new ForwarderHttpClientContext { ClusterId = "orders", NewConfig = config, NewMetadata = before });
 
         var same = factory.CreateClient(new ForwarderHttpClientContext
         {
             ClusterId = "orders", OldClient = old, OldConfig = config, OldMetadata = before, NewConfig = config,
-            NewMetadata = new Dictionary<string, string> { [ConnectTimeoutHttpClientFactory.MetadataKey] = "1000" },
+            NewMetadata = new Dictionary<string, string> { [BackendHttpClientFactory.MetadataKey] = "1000" },
         });
         using var changed = factory.CreateClient(new ForwarderHttpClientContext
         {
             ClusterId = "orders", OldClient = old, OldConfig = config, OldMetadata = before, NewConfig = config,
-            NewMetadata = new Dictionary<string, string> { [ConnectTimeoutHttpClientFactory.MetadataKey] = "2000" },
+            NewMetadata = new Dictionary<string, string> { [BackendHttpClientFactory.MetadataKey] = "2000" },
         });
 
         Assert.Same(old, same);

@@ -19,7 +19,7 @@ public class CircuitBreakerTests
             {{route}}
         """;
 
-    private static CircuitState? State(TestGateway gateway) => new CircuitBreakerRegistry(gateway.Host.State).GetState("orders");
+    private static CircuitState? State(TestGateway gateway) => new CircuitBreakerStates(gateway.Host.State).GetState("orders");
 
     [Fact]
     public async Task Breaker_OpensAfterFailures_FailsFastWithoutBackendCalls_HalfOpens_ClosesAfterRecovery()

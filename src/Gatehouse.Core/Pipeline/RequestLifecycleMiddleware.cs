@@ -1,10 +1,11 @@
+using Gatehouse.Errors;
 using Gatehouse.Observability;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
-namespace Gatehouse.Errors;
+namespace Gatehouse.Pipeline;
 
 /// <summary>
 /// Outermost stage, the one place that answers for the gateway: assigns the request id, turns exceptions into
@@ -13,7 +14,7 @@ namespace Gatehouse.Errors;
 /// Responses that came from a backend are never touched. One async frame for all of it: measured in bench/, a
 /// second awaiting middleware per request cost about 2% of throughput.
 /// </summary>
-internal sealed partial class GatewayErrorsMiddleware(RequestDelegate next, ILogger<GatewayErrorsMiddleware> logger, GatewayTelemetry telemetry)
+internal sealed partial class RequestLifecycleMiddleware(RequestDelegate next, ILogger<RequestLifecycleMiddleware> logger, GatewayTelemetry telemetry)
 {
     public async Task InvokeAsync(HttpContext context)
     {

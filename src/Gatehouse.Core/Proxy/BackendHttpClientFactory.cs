@@ -2,16 +2,18 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace Gatehouse.Policies.Resilience;
+namespace Gatehouse.Proxy;
 
 /// <summary>
+/// The HttpClient of each service's backend connections (YARP's forwarder client factory): connect timeout, backend
+/// TLS trust and the switch-off of HttpClient's own trace propagation.
 /// Puts a service's <c>timeout.connect</c> on its <see cref="SocketsHttpHandler.ConnectTimeout"/>. The value travels
 /// in the cluster's metadata because YARP's <c>HttpClientConfig</c> has no such setting; and since YARP reuses a
 /// cluster's client whenever that config is unchanged, reuse also requires the connect timeout to be unchanged, or
 /// an edit of only the timeout would never reach the handler. A service's <c>tls.caFile</c> travels the same way
 /// (as the PEM text) and sets the handler's certificate validation (Policies/BackendTls).
 /// </summary>
-internal sealed class ConnectTimeoutHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger) : ForwarderHttpClientFactory(logger)
+internal sealed class BackendHttpClientFactory(ILogger<ForwarderHttpClientFactory> logger) : ForwarderHttpClientFactory(logger)
 {
     public const string MetadataKey = "gatehouse.connectTimeoutMs";
 

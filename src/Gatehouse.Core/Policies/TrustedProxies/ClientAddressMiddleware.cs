@@ -1,9 +1,10 @@
+using Gatehouse.Policies.IpFilter;
 using System.Net;
 using Gatehouse.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
-namespace Gatehouse.Policies.IpFilter;
+namespace Gatehouse.Policies.TrustedProxies;
 
 /// <summary>
 /// Resolves the client address when the connection comes from a configured trusted proxy: walking the configured

@@ -1,8 +1,9 @@
+using Gatehouse.Policies.TrustedProxies;
 using System.Net;
 using Gatehouse.Policies.IpFilter;
 using Microsoft.Extensions.Primitives;
 
-namespace Gatehouse.Core.Tests.Policies.IpFilter;
+namespace Gatehouse.Core.Tests.Policies.TrustedProxies;
 
 public class ClientAddressMiddlewareTests
 {

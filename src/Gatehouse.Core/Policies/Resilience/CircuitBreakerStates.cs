@@ -6,7 +6,7 @@ namespace Gatehouse.Policies.Resilience;
 /// Typed read access to the breakers of the config in force, for the admin API, metrics and tests: nobody needs to
 /// parse logs to know whether a service fails fast.
 /// </summary>
-internal sealed class CircuitBreakerRegistry(GatewayState state)
+internal sealed class CircuitBreakerStates(GatewayState state)
 {
     /// <summary>The state of the service's breaker, or null when the service has none (or does not exist).</summary>
     public CircuitState? GetState(string service) =>
