@@ -66,14 +66,18 @@ public static class ConfigLoader
     };
 
     /// <summary>Parses and validates; throws <see cref="ConfigException"/> with every error.</summary>
-    public static GatewayOptions Load(string text, string fileName, Func<string, string?>? variables = null)
+    public static GatewayOptions Load(string text, string fileName, Func<string, string?>? variables = null) => Load(text, fileName, variables, null);
+
+    /// <param name="validators">The policies' validators from the gateway's services; null: those of the standalone services (the same set).</param>
+    internal static GatewayOptions Load(string text, string fileName, Func<string, string?>? variables, IEnumerable<IGatewayOptionsValidator>? validators)
     {
         var diagnostics = new ConfigDiagnostics(fileName);
         var options = Parse(text, diagnostics, variables ?? Environment.GetEnvironmentVariable);
         // Cross-section checks run even after key errors, so one run reports everything it can.
         if (options is not null)
         {
-            GatewayOptionsValidator.Validate(options, diagnostics);
+            GatewayOptionsValidator.Validate(options, diagnostics,
+                validators ?? Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetServices<IGatewayOptionsValidator>(Pipeline.GatewayPipeline.StandaloneServices));
         }
 
         if (diagnostics.HasErrors || options is null)

@@ -9,7 +9,10 @@ using Microsoft.AspNetCore.Routing.Patterns;
 
 namespace Gatehouse.Configuration;
 
-/// <summary>Checks what a single key cannot: references between sections, templates, duplicates and shadowed routes.</summary>
+/// <summary>
+/// The central rules over what every config has: listeners, limits, services, routes (names, service references,
+/// matching, shadowed routes, rewrites, header edits). Each policy's own rules are its <see cref="IGatewayOptionsValidator"/>.
+/// </summary>
 internal static class GatewayOptionsValidator
 {
     private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal)
@@ -17,40 +20,15 @@ internal static class GatewayOptionsValidator
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
     };
 
-    public static void Validate(GatewayOptions options, ConfigDiagnostics diagnostics)
+    public static void Validate(GatewayOptions options, ConfigDiagnostics diagnostics, IEnumerable<IGatewayOptionsValidator> policies)
     {
         ValidateListeners(options, diagnostics);
         ValidateLimits(options, diagnostics);
-        foreach (var proxy in options.TrustedProxies)
-        {
-            if (!IpRanges.TryParse(proxy, out _))
-            {
-                diagnostics.Error(options.PositionOf("trustedProxies"), $"trustedProxies: '{proxy}' is not an IP address or CIDR range (e.g. 10.0.0.0/8)");
-            }
-        }
-
-        if (options.IpFilter is { } ipFilter)
-        {
-            IpFilterOptions.Validate(ipFilter, "ipFilter", diagnostics);
-        }
-
-        if (options.Deny is { } deny)
-        {
-            PathDenyOptions.Validate(deny, "deny", diagnostics);
-        }
-
-        ValidateIdentity(options, diagnostics);
         if (options.Redis is { } redis)
         {
             Redis.RedisOptions.Validate(redis, diagnostics);
         }
 
-        foreach (var policy in options.RateLimits)
-        {
-            RateLimitPolicyOptions.Validate(policy, options.Redis is not null, diagnostics);
-        }
-
-        Policies.Caching.CacheOptions.Validate(options.Cache, diagnostics);
         var services = ValidateServices(options, diagnostics);
         ValidateRoutes(options, services, diagnostics);
         if (options.Observability.AccessLog is { } accessLog)
@@ -59,6 +37,10 @@ internal static class GatewayOptionsValidator
         }
 
         Observability.TracingOptions.Validate(options.Observability.Tracing, diagnostics);
+        foreach (var policy in policies)
+        {
+            policy.Validate(options, diagnostics);
+        }
     }
 
     private static void ValidateListeners(GatewayOptions options, ConfigDiagnostics diagnostics)
@@ -131,47 +113,6 @@ internal static class GatewayOptionsValidator
 
     private static bool IsBindableHost(string host) =>
         host == "localhost" || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _);
-
-    private static void ValidateIdentity(GatewayOptions options, ConfigDiagnostics diagnostics)
-    {
-        var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var consumer in options.Consumers)
-        {
-            foreach (var key in consumer.ApiKeys)
-            {
-                if (ApiKeyCredentials.Validate(key) is { } problem)
-                {
-                    diagnostics.Error(consumer.PositionOf("apiKeys"), $"consumers.{consumer.Name}.apiKeys: '{(key.Length > 12 ? key[..12] + "…" : key)}' {problem}");
-                }
-                else if (!owners.TryAdd(key, consumer.Name))
-                {
-                    diagnostics.Error(consumer.PositionOf("apiKeys"), $"consumers.{consumer.Name}.apiKeys: the same key is already given to consumer '{owners[key]}'");
-                }
-            }
-        }
-
-        foreach (var provider in options.IdentityProviders)
-        {
-            IdentityProviderOptions.Validate(provider, diagnostics);
-            if (provider.Name == AuthOptions.ApiKeyProvider)
-            {
-                diagnostics.Error(provider.Position, $"identityProviders: '{AuthOptions.ApiKeyProvider}' is the name of the built-in API-key provider; choose another");
-            }
-        }
-
-        if (options.Auth is { } auth)
-        {
-            AuthOptions.Validate(auth, "auth", diagnostics, options.IdentityProviders.Select(p => p.Name).ToList());
-        }
-
-        if (options.ApiKey is { } apiKey && !IsHeaderName(apiKey.Header))
-        {
-            diagnostics.Error(apiKey.PositionOf("header"), $"apiKey.header: '{apiKey.Header}' is not a valid header name");
-        }
-    }
-
-    private static bool IsHeaderName(string name) =>
-        name.Length > 0 && !name.Any(c => c <= ' ' || c >= 127 || c is ':' or '"' or '(' or ')' or ',');
 
     private static void ValidateCertificate(CertificateOptions certificate, ConfigDiagnostics diagnostics)
     {
@@ -253,8 +194,6 @@ internal static class GatewayOptionsValidator
                 diagnostics.Error(service.PositionOf("httpVersion"), $"services.{service.Name}.httpVersion must be 1.1, 2 or auto, not '{service.HttpVersion}'");
             }
 
-            ResilienceOptionsValidator.ValidateService(service, diagnostics);
-            Policies.Transcoding.GrpcServiceOptions.ValidateService(service, diagnostics);
             if (service.HealthCheck is { } health)
             {
                 if (health.Path is not null && !health.Path.StartsWith('/'))
@@ -312,54 +251,7 @@ internal static class GatewayOptionsValidator
                     + (hint is null ? services.Count == 0 ? " (there are no services)" : $" (services: {string.Join(", ", services)})" : $"; did you mean '{hint}'?"));
             }
 
-            ResilienceOptionsValidator.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
-            Policies.Transcoding.GrpcServiceOptions.ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
             var matcher = ValidateMatch(route, diagnostics);
-            if (route.IpFilter is { } routeIpFilter)
-            {
-                IpFilterOptions.Validate(routeIpFilter, $"route '{route.Name}' ipFilter", diagnostics);
-            }
-
-            if (route.Deny is { } routeDeny)
-            {
-                PathDenyOptions.Validate(routeDeny, $"route '{route.Name}' deny", diagnostics);
-            }
-
-            var seenLimits = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var limit in route.RateLimit)
-            {
-                if (!options.RateLimits.Any(p => p.Name == limit))
-                {
-                    var known = options.RateLimits.Select(p => p.Name).ToList();
-                    var hint = ValueParsers.Closest(limit, known);
-                    diagnostics.Error(route.PositionOf("rateLimit"), $"route '{route.Name}' refers to rate limit '{limit}', which is not defined"
-                        + (hint is null ? known.Count == 0 ? " (there is no 'rateLimits' section)" : $" (rateLimits: {string.Join(", ", known)})" : $"; did you mean '{hint}'?"));
-                }
-
-                if (!seenLimits.Add(limit))
-                {
-                    diagnostics.Error(route.PositionOf("rateLimit"), $"route '{route.Name}' lists rate limit '{limit}' twice");
-                }
-            }
-
-            if (route.Cache is { } routeCache)
-            {
-                Policies.Caching.RouteCacheOptions.Validate(routeCache, route.Name, options.Redis is not null, options.Cache.MemoryMaxBytes, diagnostics);
-            }
-
-            if (route.Auth is { } routeAuth)
-            {
-                AuthOptions.Validate(routeAuth, $"route '{route.Name}' auth", diagnostics, options.IdentityProviders.Select(p => p.Name).ToList());
-            }
-
-            foreach (var (claim, header) in route.ForwardClaims)
-            {
-                if (!IsHeaderName(header))
-                {
-                    diagnostics.Error(route.PositionOf("forwardClaims"), $"route '{route.Name}' forwardClaims: '{header}' (for claim '{claim}') is not a valid header name");
-                }
-            }
-
             ValidateRewrite(route, diagnostics);
             ValidateHeaderEdits(route.Headers, $"route '{route.Name}' headers", diagnostics);
             ValidateHeaderEdits(route.ResponseHeaders, $"route '{route.Name}' responseHeaders", diagnostics);
@@ -507,7 +399,7 @@ internal static class GatewayOptionsValidator
 
         foreach (var name in edits.Set.Select(p => p.Key).Concat(edits.Add.Select(p => p.Key)).Concat(edits.Remove))
         {
-            if (name.Length == 0 || name.Any(c => c <= ' ' || c >= 127 || c == ':' || c == '"' || c == '(' || c == ')' || c == ','))
+            if (!ValueParsers.IsHeaderName(name))
             {
                 diagnostics.Error(edits.Position, $"{what}: '{name}' is not a valid header name");
             }

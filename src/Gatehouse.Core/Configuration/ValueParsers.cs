@@ -5,6 +5,28 @@ namespace Gatehouse.Configuration;
 /// <summary>Parses the human units of the config file: durations (<c>250ms</c>, <c>5s</c>, <c>1m</c>) and sizes (<c>8KB</c>, <c>10MB</c>).</summary>
 internal static class ValueParsers
 {
+    /// <summary>
+    /// The one definition of a header name every validator uses: an RFC 9110 token (visible ASCII except the
+    /// delimiters <c>"(),/:;&lt;=&gt;?@[\]{}</c>).
+    /// </summary>
+    public static bool IsHeaderName(string name)
+    {
+        if (name.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (c <= ' ' || c >= 127 || "\"(),/:;<=>?@[\\]{}".Contains(c, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Durations need a unit: a bare number is ambiguous (Kong uses seconds, Envoy protobuf durations need "s").</summary>
     public static bool TryParseDuration(string text, out TimeSpan value, out string? error)
     {

@@ -170,7 +170,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                     return Status;
                 }
 
-                var loaded = ConfigLoader.Load(text, name, Variables(_options));
+                var loaded = ConfigLoader.Load(text, name, Variables(_options), _app.Services.GetServices<IGatewayOptionsValidator>());
                 var snapshot = await CompileAsync(loaded, text, name, current.Generation + 1, _app.Services, current, checkOnly: false);
                 WarnAboutRestartOnlyChanges(current.Options, snapshot);
                 _state.Swap(snapshot);

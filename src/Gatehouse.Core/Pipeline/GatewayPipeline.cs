@@ -36,6 +36,7 @@ internal static class GatewayPipeline
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<StagePlanTerminals>();
         services.AddSingleton<RedisConnections>();
+        services.AddGatehouseTrustedProxies();
         services.AddGatehouseIpFilter();
         services.AddGatehousePathFilter();
         services.AddGatehouseRequestLimits();

@@ -117,7 +117,7 @@ public sealed record RouteCacheOptions : ConfigSection
             {
                 diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' cannot be keyed on" + (header.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? " (use keyByConsumer: true to keep answers per caller)" : ""));
             }
-            else if (header.Length == 0 || header.Any(c => c <= ' ' || c >= 127 || c == ':'))
+            else if (!ValueParsers.IsHeaderName(header))
             {
                 diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' is not a header name");
             }
@@ -138,7 +138,7 @@ public sealed record RouteCacheOptions : ConfigSection
             diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.query: a parameter name cannot be empty");
         }
 
-        if (options.TagHeader.Length == 0 || options.TagHeader.Any(c => c <= ' ' || c >= 127 || c == ':'))
+        if (!ValueParsers.IsHeaderName(options.TagHeader))
         {
             diagnostics.Error(options.PositionOf("tagHeader"), $"{where}.tagHeader is not a header name");
         }

@@ -2,9 +2,22 @@ using Gatehouse.Configuration;
 
 namespace Gatehouse.Policies.Resilience;
 
-/// <summary>Cross-field rules of the resilience keys, reported with the key's position.</summary>
-internal static class ResilienceOptionsValidator
+/// <summary>Cross-field rules of the resilience keys (each service's, and each route's against its service), reported with the key's position.</summary>
+internal sealed class ResilienceOptionsValidator : IGatewayOptionsValidator
 {
+    public void Validate(GatewayOptions options, ConfigDiagnostics diagnostics)
+    {
+        foreach (var service in options.Services)
+        {
+            ValidateService(service, diagnostics);
+        }
+
+        foreach (var route in options.Routes)
+        {
+            ValidateRoute(route, options.Services.FirstOrDefault(s => s.Name == route.Service), diagnostics);
+        }
+    }
+
     public static void ValidateService(ServiceOptions service, ConfigDiagnostics diagnostics)
     {
         var name = $"services.{service.Name}";

@@ -10,6 +10,7 @@ internal static class ResilienceServiceCollectionExtensions
     /// registration only fills the slot when it is empty.
     /// </summary>
     public static IServiceCollection AddGatehouseResilience(this IServiceCollection services) => services
+        .AddSingleton<Configuration.IGatewayOptionsValidator, ResilienceOptionsValidator>()
         .AddSingleton<ResilienceMetrics>()
         .AddSingleton<CircuitBreakerStates>()
         .AddSingleton<ResilienceStage>()
