@@ -71,12 +71,23 @@ internal static class GatewayCompiler
         var routes = new List<RouteConfig>(options.Routes.Count);
         var compiled = new Dictionary<string, CompiledRoute>(StringComparer.Ordinal);
         var rateLimits = await services.GetRequiredService<RateLimitCompiler>().CompileAsync(options, runtime);
+        var policyCompilers = services.GetServices<IRoutePolicyCompiler>().ToArray();
         for (var i = 0; i < options.Routes.Count; i++)
         {
             var route = options.Routes[i];
+            var policies = new List<object>();
+            foreach (var policyCompiler in policyCompilers)
+            {
+                if (await policyCompiler.CompileAsync(new RouteCompilation(options, route, runtime)) is { } policy)
+                {
+                    policies.Add(policy);
+                }
+            }
+
             var compiledRoute = new CompiledRoute
             {
                 Name = route.Name,
+                Policies = policies,
                 Service = route.Service,
                 Options = route,
                 MaxBodyBytes = route.Limits?.MaxBodyBytes ?? maxBody,
@@ -91,7 +102,6 @@ internal static class GatewayCompiler
                 {
                     Attached = await cache.StoreForAsync(route.Cache, options.Redis, runtime),
                 },
-                Transcoder = CompileTranscoder(route, options),
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig
@@ -142,19 +152,6 @@ internal static class GatewayCompiler
         }
 
         return snapshot;
-    }
-
-    private static Policies.Transcoding.GrpcTranscoder? CompileTranscoder(RouteOptions route, GatewayOptions options)
-    {
-        if (route.Transcode != Policies.Transcoding.RouteTranscoding.Grpc
-            || options.Services.FirstOrDefault(s => s.Name == route.Service) is not { Grpc.DescriptorSet: { } descriptors } service)
-        {
-            return null;
-        }
-
-        // gRPC's usual receive limit; a backend answer larger than this is refused with 502 rather than buffered.
-        const int MaxMessageBytes = 4 * 1024 * 1024;
-        return new Policies.Transcoding.GrpcTranscoder(descriptors, route.Timeout?.Response ?? service.Timeout?.Response, MaxMessageBytes, service.Grpc.IgnoreUnknownFields);
     }
 
     private static RouteMatch CompileMatch(MatchOptions match) => new()

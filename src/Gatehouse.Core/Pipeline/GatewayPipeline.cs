@@ -120,7 +120,14 @@ internal static class GatewayPipeline
         {
             if (route.Metadata is RouteMetadata metadata)
             {
-                endpoint.Add(b => b.Metadata.Add(metadata.Route));
+                endpoint.Add(b =>
+                {
+                    b.Metadata.Add(metadata.Route);
+                    foreach (var policy in metadata.Route.Policies)
+                    {
+                        b.Metadata.Add(policy);
+                    }
+                });
             }
         });
     }

@@ -43,6 +43,24 @@ internal sealed class CompiledRoute : IGatewayRouteFeature
 
     public required string Name { get; init; }
 
+    /// <summary>The route's compiled policies from the units' <see cref="IRoutePolicyCompiler"/>s, one item each; also endpoint metadata.</summary>
+    public IReadOnlyList<object> Policies { get; init; } = [];
+
+    /// <summary>The route's compiled policy of type <typeparamref name="T"/>, or null. A linear search: for building stages and transforms, not per request.</summary>
+    public T? Policy<T>()
+        where T : class
+    {
+        foreach (var policy in Policies)
+        {
+            if (policy is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
     public required string Service { get; init; }
 
     public required RouteOptions Options { get; init; }
@@ -73,5 +91,5 @@ internal sealed class CompiledRoute : IGatewayRouteFeature
     /// <summary>The route's response cache, or null.</summary>
     public Policies.Caching.CachePolicy? Cache { get; init; }
     /// <summary>REST/JSON → gRPC mapping for routes with <c>transcode: grpc</c>, or null.</summary>
-    public Policies.Transcoding.GrpcTranscoder? Transcoder { get; init; }
+    public Policies.Transcoding.GrpcTranscoder? Transcoder => Policy<Policies.Transcoding.GrpcTranscoder>();
 }
