@@ -43,7 +43,7 @@ internal static class GatewayPipeline
             .AddTransforms<GatewayTransformProvider>()
             .AddTransforms<PathDenyTransformProvider>()
             .AddTransforms<ResilienceTransformProvider>()
-            .AddTransforms<RateLimitTransformProvider>()
+            .AddTransforms<DeferredResponseHeadersTransformProvider>()
             .AddTransforms<Observability.ObservabilityTransformProvider>()
             .AddTransforms<Policies.Transcoding.GrpcTranscodingTransformProvider>();
     }

@@ -27,12 +27,14 @@ internal sealed partial class ResponseCacheMiddleware(
 
     private static readonly CacheControl NoDirectives = CacheControl.Parse(default);
 
-    /// <summary>Response headers never stored: per hop, per request, or the cache's own.</summary>
+    /// <summary>
+    /// Response headers never stored: per hop, per request, or the cache's own. Nor are the request's
+    /// <see cref="DeferredResponseHeaders"/> (added after the backend's headers, they belong to this request).
+    /// </summary>
     private static readonly HashSet<string> UnstoredHeaders = new(
     [
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authentication-Info", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
         "Content-Length", "Age", CacheStatusHeader, RequestIds.HeaderName, "Set-Cookie",
-        .. Policies.RateLimiting.RateLimitFields.Names, // this request's quota, added after the backend's headers
     ], StringComparer.OrdinalIgnoreCase);
 
     public Task InvokeAsync(HttpContext context)
@@ -546,10 +548,11 @@ internal sealed partial class ResponseCacheMiddleware(
         var names = new List<string>(response.Headers.Count);
         var values = new List<StringValues>(response.Headers.Count);
         long size = body.Length + key.Length * 2 + 256;
+        var deferred = context.Features.Get<DeferredResponseHeaders>();
         foreach (var (name, value) in response.Headers)
         {
-            // Headers an earlier stage set (rate-limit fields) belong to this request, not to the stored answer.
-            if (UnstoredHeaders.Contains(name) || (existingHeaders is not null && Array.IndexOf(existingHeaders, name) >= 0))
+            // Headers an earlier stage set, before forwarding or deferred, belong to this request, not to the stored answer.
+            if (UnstoredHeaders.Contains(name) || deferred?.Holds(name) == true || (existingHeaders is not null && Array.IndexOf(existingHeaders, name) >= 0))
             {
                 continue;
             }
@@ -596,9 +599,10 @@ internal sealed partial class ResponseCacheMiddleware(
         var freshness = Freshness.Compute(directives, stale.Status, date, headers.Expires, headers.Age, requestTime, time.GetUtcNow(), policy)
             ?? new Freshness(requestTime, time.GetUtcNow(), TimeSpan.Zero, policy.Ttl, policy.StaleWhileRevalidate, policy.StaleIfError, false, false);
         var updated = new List<KeyValuePair<string, StringValues>>();
+        var deferred = response.HttpContext.Features.Get<DeferredResponseHeaders>();
         foreach (var (name, value) in headers)
         {
-            if (!UnstoredHeaders.Contains(name) && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase) && !name.Equals(CacheStatusHeader, StringComparison.OrdinalIgnoreCase))
+            if (!UnstoredHeaders.Contains(name) && deferred?.Holds(name) != true && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase) && !name.Equals(CacheStatusHeader, StringComparison.OrdinalIgnoreCase))
             {
                 updated.Add(new(name, value));
             }
@@ -649,7 +653,7 @@ internal sealed partial class ResponseCacheMiddleware(
             ? $"Gatehouse; {forwarded}; ttl={(long)Math.Floor((entry.FreshnessLifetime - age).TotalSeconds)}" + (detail is null ? "" : "; " + detail)
             : detail is null ? stamp.CacheStatus : stamp.CacheStatus + "; " + detail;
         headers[RequestIds.HeaderName] = context.TraceIdentifier;
-        context.Features.Get<Policies.RateLimiting.RateLimitFields>()?.Apply(headers);
+        context.Features.Get<DeferredResponseHeaders>()?.Apply(headers);
         if (notModified || HttpMethods.IsHead(context.Request.Method))
         {
             if (!notModified)
