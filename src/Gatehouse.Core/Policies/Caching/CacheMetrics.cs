@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Policies.Caching;
 
@@ -51,7 +52,26 @@ internal sealed class CacheMetrics
             description: "Redis cache reads and writes that failed or timed out (each read counted as a miss).");
     }
 
-    public void Counted(string route, CacheOutcome outcome) =>
+    /// <summary>
+    /// The request's result, reported once in every place that reads it: its <see cref="ICacheOutcomeFeature"/> (the
+    /// span, tests), the request counter and the access log.
+    /// </summary>
+    public void Record(HttpContext context, string route, CacheOutcome outcome)
+    {
+        context.Features.Set<ICacheOutcomeFeature>(outcome switch
+        {
+            CacheOutcome.Hit => CacheOutcomeFeature.Hit,
+            CacheOutcome.Bypass => CacheOutcomeFeature.Bypass,
+            _ => new CacheOutcomeFeature(outcome),
+        });
+        Counted(route, outcome);
+        if (Observability.GatewayRequestTelemetry.Of(context) is { } telemetry)
+        {
+            telemetry.CacheStatus = Name(outcome);
+        }
+    }
+
+    private void Counted(string route, CacheOutcome outcome) =>
         _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("result", Name(outcome)));
 
     public void StoreFailed(string operation) =>
