@@ -150,5 +150,3 @@ internal sealed class CachedResponse
         };
     }
 }
-
-internal sealed record HitStamp(long AgeSeconds, string Age, string CacheStatus);
