@@ -98,10 +98,6 @@ internal static class GatewayCompiler
                 ForwardClaims = route.ForwardClaims.Count == 0 ? null : route.ForwardClaims.ToArray(),
                 RateLimits = route.RateLimit.Count == 0 ? null : new RouteRateLimits(route.RateLimit.Select(name => rateLimits[name]).ToArray()),
                 Resilience = RouteResilience.Compile(route, resilience.GetValueOrDefault(route.Service), route.Service),
-                Cache = route.Cache is null ? null : new Policies.Caching.CachePolicy(route.Name, route.Cache)
-                {
-                    Attached = await cache.StoreForAsync(route.Cache, options.Redis, runtime),
-                },
             };
             compiled[route.Name] = compiledRoute;
             routes.Add(new RouteConfig

@@ -55,7 +55,7 @@ internal static class GatewayPipeline
             .AddTransforms<GatewayTransformProvider>()
             .AddTransforms<PathDenyTransformProvider>()
             .AddTransforms<ResilienceTransformProvider>()
-            .AddTransforms<RateLimitTransformProvider>()
+            .AddTransforms<DeferredResponseHeadersTransformProvider>()
             .AddTransforms<Observability.ObservabilityTransformProvider>()
             .AddTransforms<GrpcTranscodingTransformProvider>();
     }

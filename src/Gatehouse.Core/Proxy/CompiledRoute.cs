@@ -89,7 +89,7 @@ internal sealed class CompiledRoute : IGatewayRouteFeature
     public Policies.Resilience.RouteResilience? Resilience { get; init; }
 
     /// <summary>The route's response cache, or null.</summary>
-    public Policies.Caching.CachePolicy? Cache { get; init; }
+    public Policies.Caching.CachePolicy? Cache => Policy<Policies.Caching.CachePolicy>();
     /// <summary>REST/JSON → gRPC mapping for routes with <c>transcode: grpc</c>, or null.</summary>
     public Policies.Transcoding.GrpcTranscoder? Transcoder => Policy<Policies.Transcoding.GrpcTranscoder>();
 }

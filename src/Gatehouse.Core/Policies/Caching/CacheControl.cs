@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace Gatehouse.Policies.Caching;
@@ -31,6 +32,29 @@ internal struct CacheControl
 
     /// <summary>Request <c>max-stale</c>: -1 absent, <see cref="long.MaxValue"/> when given without a value.</summary>
     public long MaxStale;
+
+    /// <summary>No directives at all: what a request without <c>Cache-Control</c> (and a background refresh) has.</summary>
+    public static readonly CacheControl None = Parse(default);
+
+    /// <summary>A request's directives: its <c>Cache-Control</c>, else a <c>Pragma: no-cache</c> as <c>no-cache</c>.</summary>
+    public static CacheControl ForRequest(IHeaderDictionary headers)
+    {
+        var cacheControl = headers.CacheControl;
+        if (cacheControl.Count > 0)
+        {
+            return Parse(cacheControl);
+        }
+
+        // RFC 9111 5.4: Pragma: no-cache counts only when there is no Cache-Control.
+        if (headers.Pragma.Count > 0 && headers.Pragma.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase))
+        {
+            var result = None;
+            result.NoCache = true;
+            return result;
+        }
+
+        return None;
+    }
 
     public static CacheControl Parse(StringValues values)
     {

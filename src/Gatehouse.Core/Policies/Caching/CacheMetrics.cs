@@ -1,31 +1,7 @@
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Policies.Caching;
-
-/// <summary>What the cache did with one request: the one place its result is known (the access log reads it too).</summary>
-internal enum CacheOutcome
-{
-    /// <summary>The route has no cache, or the request was not one the cache handles (method, override headers, unkeyed query).</summary>
-    Bypass,
-
-    /// <summary>Served from a fresh entry.</summary>
-    Hit,
-
-    /// <summary>Forwarded: no entry (or a Vary mismatch, or the request said no-cache).</summary>
-    Miss,
-
-    /// <summary>Waited for another request's identical miss and served its entry.</summary>
-    Collapsed,
-
-    /// <summary>Served a stale entry while one background request refreshes it.</summary>
-    StaleWhileRevalidate,
-
-    /// <summary>Served a stale entry because the backend failed.</summary>
-    StaleIfError,
-
-    /// <summary>A stale entry revalidated with the backend (304) and served.</summary>
-    Revalidated,
-}
 
 /// <summary>
 /// The cache's instruments, from <see cref="IMeterFactory"/>. Labels stay bounded: route names come from the config,
@@ -51,7 +27,26 @@ internal sealed class CacheMetrics
             description: "Redis cache reads and writes that failed or timed out (each read counted as a miss).");
     }
 
-    public void Counted(string route, CacheOutcome outcome) =>
+    /// <summary>
+    /// The request's result, reported once in every place that reads it: its <see cref="ICacheOutcomeFeature"/> (the
+    /// span, tests), the request counter and the access log.
+    /// </summary>
+    public void Record(HttpContext context, string route, CacheOutcome outcome)
+    {
+        context.Features.Set<ICacheOutcomeFeature>(outcome switch
+        {
+            CacheOutcome.Hit => CacheOutcomeFeature.Hit,
+            CacheOutcome.Bypass => CacheOutcomeFeature.Bypass,
+            _ => new CacheOutcomeFeature(outcome),
+        });
+        Counted(route, outcome);
+        if (Observability.GatewayRequestTelemetry.Of(context) is { } telemetry)
+        {
+            telemetry.CacheStatus = Name(outcome);
+        }
+    }
+
+    private void Counted(string route, CacheOutcome outcome) =>
         _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("result", Name(outcome)));
 
     public void StoreFailed(string operation) =>

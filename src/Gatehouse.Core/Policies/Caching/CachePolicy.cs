@@ -1,10 +1,11 @@
 namespace Gatehouse.Policies.Caching;
 
-/// <summary>A route's compiled cache settings, attached to its <see cref="Proxy.CompiledRoute"/>.</summary>
+/// <summary>A route's compiled cache settings and its store, complete when made (<see cref="ResponseCacheCompiler"/>).</summary>
 internal sealed class CachePolicy
 {
-    public CachePolicy(string route, RouteCacheOptions options)
+    public CachePolicy(string route, RouteCacheOptions options, ICacheStore store)
     {
+        CacheStore = store;
         Route = route;
         Options = options;
         QueryNames = options.VaryByQuery?.Order(StringComparer.Ordinal).ToArray();
@@ -35,9 +36,9 @@ internal sealed class CachePolicy
 
     public CacheStoreKind Store => Options.Store;
 
-    /// <summary>The store, set by the compiler (<see cref="ResponseCache.StoreForAsync"/>) before the snapshot is returned.</summary>
-    public ICacheStore? Attached { get; set; }
+    /// <summary>Where the entries are: the node's memory store or a Redis store (<see cref="ResponseCache.StoreForAsync"/>).</summary>
+    public ICacheStore CacheStore { get; }
 
     /// <summary>For tests: a policy from options alone.</summary>
-    internal static CachePolicy For(RouteCacheOptions options) => new("test", options);
+    internal static CachePolicy For(RouteCacheOptions options) => new("test", options, new MemoryCacheStore(options.MaxEntryBytes * 4));
 }

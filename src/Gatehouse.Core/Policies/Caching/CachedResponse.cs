@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace Gatehouse.Policies.Caching;
@@ -74,6 +75,20 @@ internal sealed class CachedResponse
 
     public TimeSpan CurrentAge(DateTimeOffset now) => InitialAge + (now - ResponseTime) is var age && age > TimeSpan.Zero ? age : TimeSpan.Zero;
 
+    /// <summary>Whether the request's values of the entry's <c>Vary</c> headers are the ones it was stored for (RFC 9111 4.1).</summary>
+    public bool VaryMatches(IHeaderDictionary requestHeaders)
+    {
+        for (var i = 0; i < VaryNames.Length; i++)
+        {
+            if (!string.Equals(requestHeaders[VaryNames[i]].ToString(), VaryValues[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>How long it may still be kept anywhere: freshness plus the longer stale allowance.</summary>
     public TimeSpan KeepFor(DateTimeOffset now) =>
         FreshnessLifetime + (StaleWhileRevalidate > StaleIfError ? StaleWhileRevalidate : StaleIfError) - CurrentAge(now);
@@ -135,5 +150,3 @@ internal sealed class CachedResponse
         };
     }
 }
-
-internal sealed record HitStamp(long AgeSeconds, string Age, string CacheStatus);

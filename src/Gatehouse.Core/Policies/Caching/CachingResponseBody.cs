@@ -119,11 +119,3 @@ internal sealed class CachingResponseBody(IHttpResponseBodyFeature inner, Func<C
         return inner.Stream.WriteAsync(buffer, cancellationToken);
     }
 }
-
-internal enum CaptureMode
-{
-    Undecided,
-    PassThrough,
-    Tee,
-    Discard,
-}

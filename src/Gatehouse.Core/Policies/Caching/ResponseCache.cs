@@ -17,7 +17,7 @@ internal sealed class ResponseCache(IServiceProvider services, CacheMetrics metr
     public MemoryCacheStore Memory { get; } = new(new CacheOptions().MemoryMaxBytes);
 
     /// <summary>Misses being fetched, by key: the first request fetches, the others wait for its entry (request coalescing).</summary>
-    public ConcurrentDictionary<string, TaskCompletionSource<ResponseCacheMiddleware.SharedAnswer?>> InFlight { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, TaskCompletionSource<SharedAnswer?>> InFlight { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Keys with a stale-while-revalidate refresh running, so one stale entry triggers one refresh.</summary>
     public ConcurrentDictionary<string, byte> Refreshing { get; } = new(StringComparer.Ordinal);

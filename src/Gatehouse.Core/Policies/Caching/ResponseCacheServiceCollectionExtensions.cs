@@ -9,5 +9,6 @@ internal static class ResponseCacheServiceCollectionExtensions
         .AddSingleton<Configuration.IGatewayOptionsValidator, ResponseCacheOptionsValidator>()
         .AddSingleton<CacheMetrics>()
         .AddSingleton<ResponseCache>()
+        .AddSingleton<Configuration.IRoutePolicyCompiler, ResponseCacheCompiler>()
         .AddSingleton<ResponseCacheStage>();
 }

@@ -8,7 +8,7 @@ namespace Gatehouse.Policies.Caching;
 internal sealed class ResponseCacheStage(IServiceProvider services) : IGatewayStage
 {
     public RequestDelegate Build(StageContext context, RequestDelegate next) =>
-        context.Route is { Cache: not null }
-            ? ActivatorUtilities.CreateInstance<ResponseCacheMiddleware>(services, next).InvokeAsync
+        context.Route?.Cache is { } policy
+            ? ActivatorUtilities.CreateInstance<ResponseCacheMiddleware>(services, next, policy).InvokeAsync
             : next;
 }

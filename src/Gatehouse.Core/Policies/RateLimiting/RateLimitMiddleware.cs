@@ -133,7 +133,7 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RouteRat
         LogRejected(logger, policy.Name, context.TraceIdentifier);
         Record(context, "rejected");
         var headers = new HeaderDictionary();
-        Fields(limits, results, single, rejectedAt, rejected: true)?.Apply(headers);
+        Fields(limits, results, single, rejectedAt, rejected: true, into: null)?.Apply(headers);
         return ProblemWriter.WriteAsync(context, GatewayProblem.RateLimited,
             $"The rate limit '{policy.Name}' allows {policy.Options.Limit} requests per {Describe(policy.Options.Window)}; retry in {Seconds.Ceiling(decision.RetryAfter)}s.",
             retryAfter: Math.Max(1, Seconds.Ceiling(decision.RetryAfter)).ToString(CultureInfo.InvariantCulture),
@@ -148,8 +148,12 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RouteRat
         var s => $"{s:0.###}s",
     };
 
-    /// <summary>The RateLimit fields for the policies evaluated so far (0..<paramref name="last"/>), or null when none is due.</summary>
-    private static RateLimitFields? Fields(RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single, int last, bool rejected)
+    /// <summary>
+    /// The RateLimit fields for the policies evaluated so far (0..<paramref name="last"/>), added to the request's
+    /// deferred fields when <paramref name="into"/> is given (else to a new holder); null when none is due, and then
+    /// nothing is created.
+    /// </summary>
+    private static DeferredResponseHeaders? Fields(RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single, int last, bool rejected, HttpContext? into)
     {
         string? limit = null;
         List<string>? items = null;
@@ -185,30 +189,23 @@ internal sealed partial class RateLimitMiddleware(RequestDelegate next, RouteRat
             return null;
         }
 
-        var fields = new RateLimitFields
-        {
-            Policy = rejected ? limits.RejectionPolicyHeader : limits.PolicyHeader,
-            Limit = items is null ? limit : string.Join(", ", items),
-        };
+        var fields = into is null ? new DeferredResponseHeaders() : DeferredResponseHeaders.Of(into);
+        fields.Add(PolicyHeader, rejected ? limits.RejectionPolicyHeader : limits.PolicyHeader);
+        fields.Add(LimitHeader, items is null ? limit : string.Join(", ", items));
         if (legacy >= 0)
         {
             var decision = results is null ? single : results[legacy];
-            fields.LegacyLimit = limits.Policies[legacy].Options.Limit.ToString(CultureInfo.InvariantCulture);
-            fields.LegacyRemaining = Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture);
-            fields.LegacyReset = Seconds.Text(decision.Reset);
+            fields.Add("X-RateLimit-Limit", limits.Policies[legacy].Options.Limit.ToString(CultureInfo.InvariantCulture));
+            fields.Add("X-RateLimit-Remaining", Math.Max(0, decision.Remaining).ToString(CultureInfo.InvariantCulture));
+            fields.Add("X-RateLimit-Reset", Seconds.Text(decision.Reset));
         }
 
         return fields;
     }
 
-    /// <summary>An admitted request's fields wait for the response (see <see cref="RateLimitFields"/>).</summary>
-    private static void HoldFields(HttpContext context, RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single)
-    {
-        if (Fields(limits, results, single, limits.Policies.Length - 1, rejected: false) is { } fields)
-        {
-            context.Features.Set(fields);
-        }
-    }
+    /// <summary>An admitted request's fields wait for the response (see <see cref="DeferredResponseHeaders"/>).</summary>
+    private static void HoldFields(HttpContext context, RouteRateLimits limits, RateLimitDecision[]? results, RateLimitDecision single) =>
+        Fields(limits, results, single, limits.Policies.Length - 1, rejected: false, into: context);
 
     /// <summary>The outcome for the access log (<c>gatehouse.rate_limit</c>), when observability is on.</summary>
     private static void Record(HttpContext context, string outcome)

@@ -17,7 +17,7 @@ public class ResponseCacheHitPathTests
         var services = new ServiceCollection().AddMetrics().AddLogging().BuildServiceProvider();
         var metrics = new CacheMetrics(services.GetRequiredService<IMeterFactory>());
         var cache = new ResponseCache(services, metrics, NullLoggerFactory.Instance);
-        var policy = new CachePolicy("r", new RouteCacheOptions()) { Attached = cache.Memory };
+        var policy = new CachePolicy("r", new RouteCacheOptions(), cache.Memory);
         var route = new CompiledRoute
         {
             Name = "r",
@@ -25,9 +25,9 @@ public class ResponseCacheHitPathTests
             Options = new RouteOptions { Name = "r", Service = "s", Match = new MatchOptions { Path = "/p" } },
             MaxBodyBytes = 1024,
             WebSockets = false,
-            Cache = policy,
+            Policies = [policy],
         };
-        var middleware = new ResponseCacheMiddleware(_ => throw new InvalidOperationException("a hit must not be forwarded"), cache, metrics, time,
+        var middleware = new ResponseCacheMiddleware(_ => throw new InvalidOperationException("a hit must not be forwarded"), policy, cache, metrics, time,
             services.GetRequiredService<IServiceScopeFactory>(), NullLogger<ResponseCacheMiddleware>.Instance);
         var context = new DefaultHttpContext();
         context.Request.Method = "GET";
