@@ -42,7 +42,7 @@ internal sealed class ResponseCache(IServiceProvider services, CacheMetrics metr
         }
     }
 
-    // Not inlined: a gateway without Redis caches never loads the Redis client (see RateLimiterRegistry).
+    // Not inlined: a gateway without Redis caches never loads the Redis client (see RateLimitCompiler).
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private async Task<ICacheStore> RedisStoreAsync(RedisOptions options)
     {
