@@ -13,7 +13,7 @@ namespace Gatehouse.Core.Tests.Policies.RateLimiting;
 [Collection("memory measurements")]
 public class RateLimitFieldsTests
 {
-    private static async Task<(RateLimitMiddleware Middleware, DefaultHttpContext Context)> SetupAsync(string policy)
+    private static Task<(RateLimitMiddleware Middleware, DefaultHttpContext Context)> SetupAsync(string policy)
     {
         var options = ConfigLoader.Load($$"""
             rateLimits:
@@ -26,8 +26,7 @@ public class RateLimitFieldsTests
         var route = GatewayCompiler.Compile(options, "", 1).Routes["r"];
         var context = new DefaultHttpContext();
         context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
-        await Task.CompletedTask;
-        return (new RateLimitMiddleware(_ => Task.CompletedTask, route.RateLimits!, route.Name, NullLogger.Instance), context);
+        return Task.FromResult((new RateLimitMiddleware(_ => Task.CompletedTask, route.RateLimits!, route.Name, NullLogger.Instance), context));
     }
 
     [Fact]
