@@ -129,8 +129,6 @@ internal static class GatewayCompiler
             DeniedPaths = options.Deny is null ? null : new PathDenyList(options.Deny.Paths),
             Identity = IdentityPolicy.Compile(options, ValidatorFor),
             RateLimits = rateLimits,
-            UsesIpFilter = options.IpFilter is not null || options.Routes.Any(r => r.IpFilter is not null),
-            UsesPathDeny = options.Deny is not null || options.Routes.Any(r => r.Deny is not null),
             MaxUrlBytes = limits.MaxUrlBytes ?? RequestLimitsOptions.Defaults.MaxUrlBytes!.Value,
             MaxHeaderBytes = limits.MaxHeaderBytes ?? RequestLimitsOptions.Defaults.MaxHeaderBytes!.Value,
             MaxBodyBytes = maxBody,

@@ -62,19 +62,13 @@ internal sealed class GatewaySnapshot : IGatewayRouteFeature
     /// <summary>The global IP filter, or null.</summary>
     public required Policies.IpFilter.IpFilterPolicy? IpFilter { get; init; }
 
-    /// <summary>False when neither the top level nor any route has an IP filter: the stage then does nothing.</summary>
-    public required bool UsesIpFilter { get; init; }
-
-    /// <summary>False when neither the top level nor any route has a path deny list.</summary>
-    public required bool UsesPathDeny { get; init; }
-
     /// <summary>The global path deny list, or null.</summary>
     public required Policies.PathFilter.PathDenyList? DeniedPaths { get; init; }
 
     /// <summary>API keys, default auth and identity headers; null when the config uses none of them.</summary>
     public required Policies.Authentication.IdentityPolicy? Identity { get; init; }
 
-    /// <summary>Rate-limit policies by name; their limiters are attached before the snapshot goes live.</summary>
+    /// <summary>Rate-limit policies by name, each with its counters.</summary>
     public required FrozenDictionary<string, Policies.RateLimiting.RateLimitPolicy> RateLimits { get; init; }
 
     /// <summary>Global limits with defaults filled in.</summary>
