@@ -22,13 +22,6 @@ internal static class RequestIds
         }
     }
 
-    /// <summary>True when the id in force is the client's own (so the copied request header is already right).</summary>
-    public static bool IsClientId(HttpContext context)
-    {
-        var incoming = context.Request.Headers[HeaderName];
-        return incoming.Count == 1 && ReferenceEquals(incoming[0], context.TraceIdentifier);
-    }
-
     /// <summary>Ids are echoed into headers and logs: accept only short visible ASCII, no separators that could split a log line.</summary>
     internal static bool IsWellFormed(string? id)
     {

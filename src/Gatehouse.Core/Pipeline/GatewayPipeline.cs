@@ -105,6 +105,11 @@ internal static class GatewayPipeline
 
     public static void UseGateway(WebApplication app)
     {
+        // YARP registers ASP.NET Core authorization (for its own per-route policies, which Gatehouse never sets), so
+        // WebApplication would put AuthorizationMiddleware first, before routing, where it has no endpoint to judge
+        // and costs an async frame per request (0.3 µs of a routing-only request, bench/foundation.sh profile).
+        // Gatehouse authorises in its own stages; this is the key UseAuthorization() sets to say "already added".
+        ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
         app.UseMiddleware<RequestLifecycleMiddleware>();     // request id, telemetry frame; problem+json for all the gateway answers itself, forwarding failures included
         app.UseMiddleware<ClientAddressMiddleware>();     // client IP from X-Forwarded-For/Forwarded only via trustedProxies
         app.UseMiddleware<RequestLimitsMiddleware>();     // URL 414, headers 431, ambiguous framing 400: no route needed

@@ -38,10 +38,13 @@ internal sealed class GatewayTransformProvider : ITransformProvider
                 RemoveNominated(connection, transform, static (t, name) => RequestTransform.RemoveHeader(t, name));
             }
 
-            // The client sent none, one that was not well-formed, or named it in Connection: the backend gets the gateway's.
-            if (connection.Count > 0 || !RequestIds.IsClientId(httpContext))
+            // The client sent none, one that was not well-formed, or named it in Connection: the backend gets the
+            // gateway's. One lookup: the client's id is in force exactly when it is the string the request carries.
+            var incoming = httpContext.Request.Headers[RequestIds.HeaderName];
+            var clientId = incoming.Count == 1 && ReferenceEquals(incoming[0], httpContext.TraceIdentifier);
+            if (connection.Count > 0 || !clientId)
             {
-                if (httpContext.Request.Headers.ContainsKey(RequestIds.HeaderName))
+                if (incoming.Count > 0)
                 {
                     RequestTransform.RemoveHeader(transform, RequestIds.HeaderName);
                 }

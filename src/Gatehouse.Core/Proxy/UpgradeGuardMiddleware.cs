@@ -13,6 +13,14 @@ internal sealed class UpgradeGuardMiddleware(RequestDelegate next, bool webSocke
 {
     public Task InvokeAsync(HttpContext context)
     {
+        // An HTTP/1.1 upgrade needs an Upgrade header, an extended CONNECT the CONNECT method: most requests have
+        // neither and skip both feature lookups.
+        var request = context.Request;
+        if (request.Headers.Upgrade.Count == 0 && !HttpMethods.IsConnect(request.Method))
+        {
+            return next(context);
+        }
+
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is { IsUpgradableRequest: true })
         {

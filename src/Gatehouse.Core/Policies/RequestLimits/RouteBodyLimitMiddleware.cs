@@ -14,11 +14,21 @@ internal sealed class RouteBodyLimitMiddleware(RequestDelegate next, long limit,
 {
     public Task InvokeAsync(HttpContext context)
     {
-        if (context.Request.ContentLength is { } length && length > limit)
+        var request = context.Request;
+        if (request.ContentLength is { } length)
         {
-            RequestLimitsLog.BodyTooLarge(logger, context.TraceIdentifier, route, length, limit);
-            return ProblemWriter.WriteAsync(context, GatewayProblem.BodyTooLarge,
-                $"The request body is {length} bytes; the limit for this route is {limit}.", closeConnection: true);
+            if (length > limit)
+            {
+                RequestLimitsLog.BodyTooLarge(logger, context.TraceIdentifier, route, length, limit);
+                return ProblemWriter.WriteAsync(context, GatewayProblem.BodyTooLarge,
+                    $"The request body is {length} bytes; the limit for this route is {limit}.", closeConnection: true);
+            }
+        }
+        else if (request.Headers.TransferEncoding.Count == 0 && (HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol)))
+        {
+            // RFC 9112 6.3: an HTTP/1.x request with neither Content-Length nor Transfer-Encoding has no body, so
+            // there is no limit to set (most GETs; the feature lookup is skipped).
+            return next(context);
         }
 
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
