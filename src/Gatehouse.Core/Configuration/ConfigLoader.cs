@@ -14,7 +14,7 @@ namespace Gatehouse.Configuration;
 /// <summary>Turns config text (YAML or JSON) into <see cref="GatewayOptions"/>, or every error found with its position.</summary>
 public static class ConfigLoader
 {
-    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "cache", "services", "routes", "observability"];
+    private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "requestHeaders", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "cache", "services", "routes", "observability"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
     private static readonly string[] AdminKeys = ["listen", "token"];
@@ -153,6 +153,7 @@ public static class ConfigLoader
         var ipFilterReader = reader.Mapping("ipFilter", IpFilterOptions.Keys);
         var denyReader = reader.Mapping("deny", PathDenyOptions.Keys);
         var normalizationReader = reader.Mapping("pathNormalization", PathNormalizationOptions.Keys);
+        var requestHeadersReader = reader.Mapping("requestHeaders", Policies.RequestHeaders.RequestHeadersOptions.Keys);
         var apiKeyReader = reader.Mapping("apiKey", ApiKeyOptions.Keys);
         var redisReader = reader.Mapping("redis", RedisOptions.Keys);
         var observabilityReader = reader.Mapping("observability", Observability.ObservabilityOptions.Keys);
@@ -171,6 +172,7 @@ public static class ConfigLoader
             IpFilter = ipFilterReader is null ? null : IpFilterOptions.Read(ipFilterReader),
             Deny = denyReader is null ? null : PathDenyOptions.Read(denyReader),
             PathNormalization = normalizationReader is null ? new PathNormalizationOptions() : PathNormalizationOptions.Read(normalizationReader),
+            RequestHeaders = requestHeadersReader is null ? new Policies.RequestHeaders.RequestHeadersOptions() : Policies.RequestHeaders.RequestHeadersOptions.Read(requestHeadersReader),
             IdentityProviders = ReadIdentityProviders(reader),
             Consumers = ReadConsumers(reader),
             ApiKey = apiKeyReader is null ? null : new ApiKeyOptions

@@ -49,6 +49,9 @@ public sealed record GatewayOptions : ConfigSection
     /// <summary>How request paths are normalised before routing.</summary>
     public PathNormalizationOptions PathNormalization { get; init; } = new();
 
+    /// <summary>Client-sent headers removed before routing (underscore names, overrides, unproxied address claims).</summary>
+    public Policies.RequestHeaders.RequestHeadersOptions RequestHeaders { get; init; } = new();
+
     /// <summary>OpenID Connect issuers whose JWT access tokens routes may accept, by name.</summary>
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace Gatehouse.Errors;
 
@@ -21,6 +22,13 @@ internal static class RequestIds
             context.TraceIdentifier = incoming[0]!;
         }
     }
+
+    /// <summary>True when the id in force is the client's own (so the copied request header is already right).</summary>
+    public static bool IsClientId(HttpContext context) => IsClientId(context.Request.Headers[HeaderName], context.TraceIdentifier);
+
+    /// <summary>The same, for a caller that has looked the client's header up already.</summary>
+    public static bool IsClientId(StringValues incoming, string traceIdentifier) =>
+        incoming.Count == 1 && ReferenceEquals(incoming[0], traceIdentifier);
 
     /// <summary>Ids are echoed into headers and logs: accept only short visible ASCII, no separators that could split a log line.</summary>
     internal static bool IsWellFormed(string? id)

@@ -5,6 +5,7 @@ using Gatehouse.Policies.Caching;
 using Gatehouse.Policies.IpFilter;
 using Gatehouse.Policies.PathFilter;
 using Gatehouse.Policies.RateLimiting;
+using Gatehouse.Policies.RequestHeaders;
 using Gatehouse.Policies.RequestLimits;
 using Gatehouse.Policies.Resilience;
 using Gatehouse.Policies.Transcoding;
@@ -36,6 +37,7 @@ internal static class GatewayPipeline
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<StagePlanTerminals>();
         services.AddSingleton<RedisConnections>();
+        services.AddGatehouseRequestHeaders();
         services.AddGatehouseTrustedProxies();
         services.AddGatehouseIpFilter();
         services.AddGatehousePathFilter();
@@ -111,6 +113,7 @@ internal static class GatewayPipeline
         // Gatehouse authorises in its own stages; this is the key UseAuthorization() sets to say "already added".
         ((IApplicationBuilder)app).Properties["__AuthorizationMiddlewareSet"] = true;
         app.UseMiddleware<RequestLifecycleMiddleware>();     // request id, telemetry frame; problem+json for all the gateway answers itself, forwarding failures included
+        app.UseMiddleware<RequestHeadersMiddleware>();    // client-sent overrides, address claims and '_' names out before anything reads them
         app.UseMiddleware<ClientAddressMiddleware>();     // client IP from X-Forwarded-For/Forwarded only via trustedProxies
         app.UseMiddleware<RequestLimitsMiddleware>();     // URL 414, headers 431, ambiguous framing 400: no route needed
         app.UseMiddleware<PathNormalizationMiddleware>(); // one path for routing, deny lists and the backend (%2F, \, //)

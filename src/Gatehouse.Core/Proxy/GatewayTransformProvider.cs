@@ -41,8 +41,7 @@ internal sealed class GatewayTransformProvider : ITransformProvider
             // The client sent none, one that was not well-formed, or named it in Connection: the backend gets the
             // gateway's. One lookup: the client's id is in force exactly when it is the string the request carries.
             var incoming = httpContext.Request.Headers[RequestIds.HeaderName];
-            var clientId = incoming.Count == 1 && ReferenceEquals(incoming[0], httpContext.TraceIdentifier);
-            if (connection.Count > 0 || !clientId)
+            if (connection.Count > 0 || !RequestIds.IsClientId(incoming, httpContext.TraceIdentifier))
             {
                 if (incoming.Count > 0)
                 {

@@ -15,6 +15,7 @@ public class PolicyValidatorsTests
         {
             "TrustedProxiesOptionsValidator", "IpFilterOptionsValidator", "PathDenyOptionsValidator", "IdentityOptionsValidator",
             "RateLimitOptionsValidator", "ResponseCacheOptionsValidator", "ResilienceOptionsValidator", "GrpcOptionsValidator",
+            "RequestHeadersOptionsValidator",
         }, names);
     }
 

@@ -49,7 +49,7 @@ public class CachePoisoningTests
     [InlineData("X-Original-URL")]
     [InlineData("X-Rewrite-URL")]
     [InlineData("X-HTTP-Method-Override")]
-    public async Task UrlOverrideHeader_BypassesTheCache_VictimGetsThePublicPage(string header)
+    public async Task UrlOverrideHeader_KeptByTheOperator_BypassesTheCache_VictimGetsThePublicPage(string header)
     {
         await using var backend = await CachingBackend.StartAsync();
 
@@ -59,7 +59,9 @@ public class CachePoisoningTests
             context.Response.Headers.CacheControl = "max-age=60";
             return context.Response.WriteAsync(context.Request.Headers.ContainsKey(header) ? "admin page" : "public page");
         });
-        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+        // These headers are removed before routing unless kept (RequestHeadersTests); kept, the cache must not store
+        // an answer they may have shaped.
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend, extra: $"requestHeaders: {{ keep: [{header}] }}"));
 
         var attacker = await GetAsync(gateway, "/public", (header, "/admin"));
         var victim = await GetAsync(gateway, "/public");
@@ -69,6 +71,27 @@ public class CachePoisoningTests
         Assert.Equal("public page", victim);
         Assert.Equal("public page", again);
         Assert.Equal(2, backend.Count("/public"));
+    }
+
+    [Theory]
+    [InlineData("X-Original-URL")]
+    [InlineData("X-HTTP-Method-Override")]
+    public async Task UrlOverrideHeader_ByDefault_NeverReachesTheBackend_OneStoredPublicPage(string header)
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Handle("/public", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            return context.Response.WriteAsync(context.Request.Headers.ContainsKey(header) ? "admin page" : "public page");
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+
+        var attacker = await GetAsync(gateway, "/public", (header, "/admin"));
+        var victim = await GetAsync(gateway, "/public");
+
+        Assert.Equal("public page", attacker);
+        Assert.Equal("public page", victim);
+        Assert.Equal(1, backend.Count("/public"));
     }
 
     [Fact]
