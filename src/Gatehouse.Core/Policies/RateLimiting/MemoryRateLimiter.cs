@@ -6,7 +6,9 @@ namespace Gatehouse.Policies.RateLimiting;
 /// A policy's counters on this node: one <see cref="Cell"/> (a single 64-bit word) per partition, updated with
 /// compare-and-swap, so two requests of one hot key never wait on a lock. Cells whose quota is whole again carry no
 /// information and are evicted by a periodic sweep, so memory follows the keys active within one window, not all
-/// keys ever seen (see docs/benchmarks.md for bytes per key).
+/// keys ever seen (see docs/benchmarks.md for bytes per key). Keys are capped at <c>maxKeys</c>: past it the least
+/// recently used cells are dropped off the request path (their callers start with a whole quota again) and counted,
+/// since a key can be the caller's choice (<c>header:</c>) and a long window would otherwise hold every one.
 /// </summary>
 /// <remarks>
 /// Hand-written rather than System.Threading.RateLimiting's <c>PartitionedRateLimiter</c>: that one takes a lock on
@@ -22,12 +24,22 @@ internal sealed class MemoryRateLimiter : RateLimitCounters
     internal sealed class Cell
     {
         public long State;
+
+        /// <summary>When a request last used the cell (ticks of <see cref="Now"/>), for the least-recently-used trim.</summary>
+        public long LastUsed;
     }
 
     private const long Dead = long.MinValue;
 
     private readonly ConcurrentDictionary<object, Cell> _cells = new();
-    private readonly Func<object, Cell> _create = static _ => new Cell();
+    private readonly Func<object, Cell> _create;
+    private readonly int _maxKeys;
+    private readonly RateLimitMetrics.DecisionCounts? _counts;
+
+    /// <summary>Cells held, kept by hand: <see cref="ConcurrentDictionary{TKey,TValue}.Count"/> takes every lock.</summary>
+    private int _held;
+
+    private int _trimming;
     private readonly TimeProvider _time;
     private readonly long _startTimestamp;
     private readonly long _startUnixTicks;
@@ -40,9 +52,16 @@ internal sealed class MemoryRateLimiter : RateLimitCounters
     /// <summary>GCRA's emission interval: the ticks one request uses of the quota.</summary>
     private readonly long _interval;
 
-    public MemoryRateLimiter(RateLimitPolicyOptions options, TimeProvider time, bool sweep = true)
+    public MemoryRateLimiter(RateLimitPolicyOptions options, TimeProvider time, bool sweep = true, RateLimitMetrics.DecisionCounts? counts = null)
     {
         _time = time;
+        _maxKeys = options.MaxKeys;
+        _counts = counts;
+        _create = _ =>
+        {
+            Interlocked.Increment(ref _held);
+            return new Cell();
+        };
         _startTimestamp = time.GetTimestamp();
         _startUnixTicks = time.GetUtcNow().UtcTicks - DateTime.UnixEpoch.Ticks;
         _algorithm = options.Algorithm;
@@ -70,6 +89,12 @@ internal sealed class MemoryRateLimiter : RateLimitCounters
         while (true)
         {
             var cell = _cells.GetOrAdd(partition, _create);
+            cell.LastUsed = Now;
+            if (Volatile.Read(ref _held) > _maxKeys && Interlocked.CompareExchange(ref _trimming, 1, 0) == 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static limiter => limiter.Trim(), this, preferLocal: false);
+            }
+
             var decision = _algorithm switch
             {
                 RateLimitAlgorithm.Gcra => Gcra(cell),
@@ -85,7 +110,52 @@ internal sealed class MemoryRateLimiter : RateLimitCounters
 
             // The sweeper evicted this cell between the lookup and the update: take it out (if the sweeper has not
             // yet) and start again with a fresh one, which is exactly what the evicted one held.
-            _cells.TryRemove(new KeyValuePair<object, Cell>(partition, cell));
+            Remove(partition, cell);
+        }
+    }
+
+    private void Remove(object partition, Cell cell)
+    {
+        if (_cells.TryRemove(new KeyValuePair<object, Cell>(partition, cell)))
+        {
+            Interlocked.Decrement(ref _held);
+        }
+    }
+
+    /// <summary>
+    /// Over <c>maxKeys</c>: first the idle cells go (as in a sweep), then the least recently used down to 90% of the
+    /// cap, so a trim runs once per tenth of the cap of new keys, not once per request. A cell in use by a
+    /// concurrency lease is kept.
+    /// </summary>
+    internal void Trim()
+    {
+        try
+        {
+            Sweep();
+            var excess = Volatile.Read(ref _held) - (_maxKeys - (_maxKeys / 10));
+            if (excess <= 0)
+            {
+                return;
+            }
+
+            var oldest = _cells.Select(entry => (entry.Key, entry.Value, entry.Value.LastUsed)).OrderBy(entry => entry.LastUsed).Take(excess);
+            foreach (var (partition, cell, _) in oldest.ToList())
+            {
+                var state = Volatile.Read(ref cell.State);
+                if ((_algorithm != RateLimitAlgorithm.Concurrency || state == 0) && state != Dead
+                    && Interlocked.CompareExchange(ref cell.State, Dead, state) == state)
+                {
+                    Remove(partition, cell);
+                    if (_counts is not null)
+                    {
+                        Interlocked.Increment(ref _counts.EvictedKeys);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _trimming, 0);
         }
     }
 
@@ -275,7 +345,7 @@ internal sealed class MemoryRateLimiter : RateLimitCounters
             var state = Volatile.Read(ref cell.State);
             if (IsIdle(state, now) && Interlocked.CompareExchange(ref cell.State, Dead, state) == state)
             {
-                _cells.TryRemove(new KeyValuePair<object, Cell>(partition, cell));
+                Remove(partition, cell);
             }
         }
     }

@@ -23,7 +23,7 @@ internal sealed class RateLimitCompiler(TimeProvider time, IServiceProvider serv
             var redis = policy.Shared ? options.Redis : null;
             var counters = await runtime.GetOrCreateAsync(CountersKind, RateLimitPolicy.DefinitionOf(policy, options.Redis), () =>
                 redis is null || runtime.CheckOnly
-                    ? Task.FromResult<RateLimitCounters>(new MemoryRateLimiter(policy, time))
+                    ? Task.FromResult<RateLimitCounters>(new MemoryRateLimiter(policy, time, counts: metrics.DecisionsOf(policy.Name)))
                     : CreateRedisLimiterAsync(policy, redis));
             policies[policy.Name] = new RateLimitPolicy(policy, options.Redis, counters, metrics.DecisionsOf(policy.Name));
         }

@@ -8,6 +8,9 @@ namespace Gatehouse.Policies.RateLimiting;
 /// What one counter is kept for, compiled from <c>key: consumer</c> or <c>key: [consumer, route]</c>. A consumer,
 /// header or claim the request does not have falls back to the client address, which comes from the socket or a
 /// configured trusted proxy, so a caller can never pick a fresh key per request by leaving the credential out.
+/// A header or claim value longer than <see cref="MaxValueLength"/> is kept as its SHA-256 (128 bits, base64url), so
+/// a caller-chosen value costs a bounded amount of memory whatever its length; IPv6 clients are keyed by their
+/// prefix (default /64), since one subscriber holds a whole /64 and could otherwise rotate addresses freely.
 /// </summary>
 internal sealed class RateLimitKey
 {
@@ -20,17 +23,25 @@ internal sealed class RateLimitKey
         Claim,
     }
 
-    private readonly (Kind Kind, string Name)[] _parts;
+    /// <summary>Longer header or claim values are hashed (the hash is 22 characters).</summary>
+    internal const int MaxValueLength = 64;
 
-    private RateLimitKey((Kind, string)[] parts) => _parts = parts;
+    private readonly (Kind Kind, string Name)[] _parts;
+    private readonly int _ipv6Prefix;
+
+    private RateLimitKey((Kind, string)[] parts, int ipv6Prefix)
+    {
+        _parts = parts;
+        _ipv6Prefix = ipv6Prefix;
+    }
 
     /// <summary>An error message for a key part that is not one of ip, consumer, route, header:NAME, claim:PATH; else null.</summary>
     public static string? ValidatePart(string part) => Parse(part) is null
         ? $"'{part}' is not a key part; use ip, consumer, route, header:NAME or claim:PATH"
         : null;
 
-    public static RateLimitKey Compile(IReadOnlyList<string> parts) =>
-        new(parts.Select(p => Parse(p) ?? throw new InvalidOperationException($"unvalidated key part {p}")).ToArray());
+    public static RateLimitKey Compile(IReadOnlyList<string> parts, int ipv6Prefix = 64) =>
+        new(parts.Select(p => Parse(p) ?? throw new InvalidOperationException($"unvalidated key part {p}")).ToArray(), ipv6Prefix);
 
     private static (Kind, string)? Parse(string part) => part switch
     {
@@ -68,7 +79,7 @@ internal sealed class RateLimitKey
         return string.Join('\u001f', values);
     }
 
-    private static object ResolvePart((Kind Kind, string Name) part, HttpContext context, string route)
+    private object ResolvePart((Kind Kind, string Name) part, HttpContext context, string route)
     {
         var value = part.Kind switch
         {
@@ -78,13 +89,51 @@ internal sealed class RateLimitKey
             Kind.Claim => (context.User as CallerPrincipal)?.Caller.ValuesAt(part.Name) is [var first, ..] ? first : null,
             _ => null,
         };
-        return value ?? (object)ClientAddress(context);
+        if (value is null)
+        {
+            return ClientAddress(context);
+        }
+
+        return value.Length > MaxValueLength && part.Kind is Kind.Header or Kind.Claim ? Hashed(value) : value;
     }
 
-    private static IPAddress ClientAddress(HttpContext context)
+    /// <summary>
+    /// '#' and 128 bits of SHA-256, base64url. A short value spelled like a hash shares that counter, which gives a
+    /// caller nothing: the key is the caller's to choose anyway (the long value itself would reach the same counter).
+    /// </summary>
+    internal static string Hashed(string value)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(value);
+        var buffer = bytes <= 1024 ? stackalloc byte[bytes] : new byte[bytes];
+        System.Text.Encoding.UTF8.GetBytes(value, buffer);
+        System.Security.Cryptography.SHA256.HashData(buffer, hash);
+        return "#" + System.Buffers.Text.Base64Url.EncodeToString(hash[..16]);
+    }
+
+    private IPAddress ClientAddress(HttpContext context)
     {
         var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
-        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+
+        return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && _ipv6Prefix < 128 ? Prefix(address, _ipv6Prefix) : address;
+    }
+
+    /// <summary>The network of an IPv6 address: its first <paramref name="bits"/> bits, the rest zero.</summary>
+    internal static IPAddress Prefix(IPAddress address, int bits)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        for (var i = 0; i < 16; i++)
+        {
+            var keep = Math.Clamp(bits - (i * 8), 0, 8);
+            bytes[i] &= (byte)(0xFF << (8 - keep));
+        }
+
+        return new IPAddress(bytes);
     }
 
     /// <summary>The partition as text, for a Redis key: kinds stay apart through their prefix.</summary>

@@ -24,6 +24,11 @@ internal sealed class RateLimitMetrics
             ObserveDecisions,
             unit: "{request}",
             description: "Rate-limit decisions by policy and outcome: allowed, rejected, or shadow_rejected (would have been refused in shadow mode).");
+        meter.CreateObservableCounter(
+            "gatehouse.rate_limit.evicted_keys",
+            ObserveEvictions,
+            unit: "{key}",
+            description: "Keys a memory-store policy forgot, least recently used first, because it held maxKeys of them (their callers started with a whole quota again).");
         _storeFailures = meter.CreateCounter<long>(
             "gatehouse.rate_limit.store_failures",
             unit: "{decision}",
@@ -35,6 +40,17 @@ internal sealed class RateLimitMetrics
 
     public void StoreFailed(string policy, string reason) =>
         _storeFailures.Add(1, new KeyValuePair<string, object?>("policy", policy), new KeyValuePair<string, object?>("reason", reason));
+
+    private IEnumerable<Measurement<long>> ObserveEvictions()
+    {
+        foreach (var (policy, counts) in _decisions)
+        {
+            if (Volatile.Read(ref counts.EvictedKeys) is var evicted and > 0)
+            {
+                yield return new Measurement<long>(evicted, new KeyValuePair<string, object?>("policy", policy));
+            }
+        }
+    }
 
     private IEnumerable<Measurement<long>> ObserveDecisions()
     {
@@ -58,6 +74,9 @@ internal sealed class RateLimitMetrics
         public long Rejected;
         public long ShadowRejected;
         public long StoreFailed;
+
+        /// <summary>Keys forgotten because the policy held <c>maxKeys</c> (not a decision; its own instrument).</summary>
+        public long EvictedKeys;
 
         public (string Outcome, long Count)[] Snapshot() =>
         [

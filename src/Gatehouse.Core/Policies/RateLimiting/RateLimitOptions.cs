@@ -47,7 +47,7 @@ public enum RateLimitHeaderMode
 /// </summary>
 public sealed record RateLimitPolicyOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["algorithm", "limit", "window", "burst", "key", "store", "onStoreFailure", "mode", "headers", "legacyHeaders", "batch"];
+    internal static readonly string[] Keys = ["algorithm", "limit", "window", "burst", "key", "store", "onStoreFailure", "mode", "headers", "legacyHeaders", "batch", "maxKeys", "ipv6Prefix"];
 
     /// <summary>Largest limit of a sliding window: its two counters share one 64-bit word with the window number (see MemoryRateLimiter).</summary>
     internal const int MaxSlidingWindowLimit = 2_000_000;
@@ -79,6 +79,15 @@ public sealed record RateLimitPolicyOptions : ConfigSection
 
     /// <summary>With <c>store: hybrid</c>: requests a node reserves from Redis in one call. Default 10.</summary>
     public int Batch { get; init; } = 10;
+
+    /// <summary>
+    /// The most keys (partitions) one policy keeps on this node; past it the least recently used are forgotten (they
+    /// start with a whole quota again) and counted. Default 100,000 (about 10 MB).
+    /// </summary>
+    public int MaxKeys { get; init; } = 100_000;
+
+    /// <summary>IPv6 clients are keyed by this prefix of their address (one /64 is one subscriber). Default 64.</summary>
+    public int Ipv6Prefix { get; init; } = 64;
 
     /// <summary>Redis or hybrid: the counters are shared.</summary>
     internal bool Shared => Store != RateLimitStoreKind.Memory;
@@ -143,6 +152,8 @@ public sealed record RateLimitPolicyOptions : ConfigSection
             Headers = r.Enum("headers", HeaderNames) ?? defaults.Headers,
             LegacyHeaders = r.Bool("legacyHeaders") ?? false,
             Batch = r.Int("batch", 2, 1000) ?? defaults.Batch,
+            MaxKeys = r.Int("maxKeys", 100, 100_000_000) ?? defaults.MaxKeys,
+            Ipv6Prefix = r.Int("ipv6Prefix", 1, 128) ?? defaults.Ipv6Prefix,
         };
     }
 

@@ -15,7 +15,7 @@ internal sealed class RateLimitPolicy
         Decisions = decisions;
         Options = options;
         Name = options.Name;
-        Key = RateLimitKey.Compile(options.Key);
+        Key = RateLimitKey.Compile(options.Key, options.Ipv6Prefix);
         Redis = options.Shared ? redis : null;
         var window = (long)Math.Ceiling(options.Window.TotalSeconds);
         PolicyItem = options.Algorithm == RateLimitAlgorithm.Concurrency
@@ -31,7 +31,7 @@ internal sealed class RateLimitPolicy
     public static string DefinitionOf(RateLimitPolicyOptions options, RedisOptions? redis)
     {
         redis = options.Shared ? redis : null;
-        return string.Join('|', options.Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch,
+        return string.Join('|', options.Name, options.Algorithm, options.Limit, options.Window.Ticks, options.EffectiveBurst, string.Join(',', options.Key), options.Store, options.Batch, options.MaxKeys,
             redis?.Connection, redis?.KeyPrefix, redis?.Timeout.Ticks, options.DenyOnStoreFailure);
     }
 

@@ -7,10 +7,10 @@ namespace Gatehouse.Core.Tests.Policies.RateLimiting;
 [Collection(MemoryMeasurements.Name)]
 public class MemoryRateLimiterTests
 {
-    private static (MemoryRateLimiter Limiter, ManualTime Time) Create(RateLimitAlgorithm algorithm, int limit, TimeSpan window, int? burst = null)
+    private static (MemoryRateLimiter Limiter, ManualTime Time) Create(RateLimitAlgorithm algorithm, int limit, TimeSpan window, int? burst = null, int maxKeys = 100_000)
     {
         var time = new ManualTime();
-        var options = new RateLimitPolicyOptions { Name = "p", Algorithm = algorithm, Limit = limit, Window = window, Burst = burst };
+        var options = new RateLimitPolicyOptions { Name = "p", Algorithm = algorithm, Limit = limit, Window = window, Burst = burst, MaxKeys = maxKeys };
         return (new MemoryRateLimiter(options, time, sweep: false), time);
     }
 
@@ -191,7 +191,8 @@ public class MemoryRateLimiterTests
     public void MillionKeys_StayBounded_AndEvictionReturnsTheMemory()
     {
         const int Keys = 1_000_000;
-        var (limiter, time) = Create(RateLimitAlgorithm.Gcra, 100, TimeSpan.FromMinutes(1));
+        // This measures bytes per key, so the key cap (maxKeys, default 100,000) is raised above the count.
+        var (limiter, time) = Create(RateLimitAlgorithm.Gcra, 100, TimeSpan.FromMinutes(1), maxKeys: 2 * Keys);
         var keys = new object[Keys];
         for (var i = 0; i < Keys; i++)
         {
