@@ -38,7 +38,7 @@ internal sealed class GrpcTranscoder
     /// <summary>Largest gRPC message accepted from the backend (as gRPC's default receive limit, 4 MB unless the route's body limit is larger).</summary>
     public int MaxMessageBytes { get; }
 
-    /// <summary>The binding for a request, or null; <paramref name="methodExists"/> tells 405 from 404.</summary>
+    /// <summary>The binding for a request's normalised path (the one routing matched), or null; <paramref name="pathExists"/> tells 405 from 404.</summary>
     public HttpBinding? Match(string method, ReadOnlySpan<char> path, Span<Range> segments, out int segmentCount, out bool pathExists)
     {
         pathExists = false;

@@ -23,19 +23,25 @@ internal sealed class GrpcTranscodingMiddleware(RequestDelegate next, CompiledRo
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value ?? "/";
-        var queryStart = target.IndexOf('?', StringComparison.Ordinal);
-        var pathLength = queryStart < 0 ? target.Length : queryStart;
+        // The path routing matched, after normalisation: the one route auth and deny lists judged (not the raw target).
+        var path = request.Path.Value ?? "/";
         var segments = ArrayPool<Range>.Shared.Rent(GrpcTranscoder.MaxSegments);
         var writer = new ProtoWireWriter();
         try
         {
-            var binding = transcoder.Match(request.Method, target.AsSpan(0, pathLength), segments, out var segmentCount, out var pathExists);
+            var binding = transcoder.Match(request.Method, path, segments, out var segmentCount, out var pathExists);
             if (binding is null)
             {
                 await (pathExists
                     ? ProblemWriter.WriteAsync(context, GatewayProblem.MethodNotAllowed, $"{request.Method} is not mapped to a gRPC method at this path.")
                     : ProblemWriter.WriteAsync(context, GatewayProblem.NoRoute, "No gRPC method is mapped to this path."));
+                return;
+            }
+
+            if (PathTemplate.Refusal(path, segments, segmentCount) is { } refusal)
+            {
+                TranscodingLog.RequestNotMapped(logger, context.TraceIdentifier, route.Name, binding.Method.FullName, refusal);
+                await ProblemWriter.WriteAsync(context, GatewayProblem.BadRequest, $"The request cannot be mapped to {binding.Method.FullName}: {refusal}.");
                 return;
             }
 
@@ -48,7 +54,7 @@ internal sealed class GrpcTranscodingMiddleware(RequestDelegate next, CompiledRo
             writer.Reset(FrameHeaderBytes);
             try
             {
-                GrpcTranscoder.WriteRequest(binding, body.Value.Span.Span, target.AsSpan(0, pathLength), segments, segmentCount, request.Query, writer, transcoder.RequestJson);
+                GrpcTranscoder.WriteRequest(binding, body.Value.Span.Span, path, segments, segmentCount, request.Query, writer, transcoder.RequestJson);
             }
             catch (Exception e) when (e is TranscodingException or JsonException or InvalidOperationException or FormatException)
             {

@@ -185,9 +185,10 @@ internal sealed class PathTemplate
     }
 
     /// <summary>
-    /// Matches a request path (as sent, still percent-encoded) and gives each variable's value. Single-segment
-    /// variables are fully percent-decoded; multi-segment ones keep their '/' separators (and an encoded %2F stays
-    /// encoded, as the HttpRule spec's reserved expansion says).
+    /// Matches the request path that routing matched (<c>Request.Path</c> after <c>PathNormalizationMiddleware</c>:
+    /// percent-decoded once by Kestrel, dot segments resolved, <c>%2F</c>, <c>%5C</c> and <c>\</c> already
+    /// separators), so the binding, route auth and deny lists judge one path (security review H1). Never the raw
+    /// target: its encoded slashes and dot segments would pick a binding other than the one the route admits.
     /// </summary>
     public bool TryMatch(ReadOnlySpan<char> path, Span<Range> segmentRanges, out int segmentCount)
     {
@@ -248,15 +249,14 @@ internal sealed class PathTemplate
         return true;
     }
 
-    /// <summary>The decoded value of <paramref name="variable"/> after a successful <see cref="TryMatch"/>.</summary>
+    /// <summary>
+    /// The value of <paramref name="variable"/> after a successful <see cref="TryMatch"/>: the matched segments as
+    /// they are, joined by '/' for multi-segment variables. Not decoded again: the path is decoded once already, and
+    /// a second decoding would turn a sent <c>%252e%252e</c> into a <c>..</c> that no earlier stage saw.
+    /// </summary>
     public static string ValueOf(Variable variable, ReadOnlySpan<char> path, ReadOnlySpan<Range> segments, int segmentCount)
     {
         var end = variable.End < 0 ? segmentCount : variable.End;
-        if (end - variable.Start == 1)
-        {
-            return Uri.UnescapeDataString(path[segments[variable.Start]].ToString());
-        }
-
         if (end <= variable.Start)
         {
             return "";
@@ -264,7 +264,36 @@ internal sealed class PathTemplate
 
         var first = segments[variable.Start].GetOffsetAndLength(path.Length).Offset;
         var (lastOffset, lastLength) = segments[end - 1].GetOffsetAndLength(path.Length);
-        var raw = path[first..(lastOffset + lastLength)].ToString();
-        return Uri.UnescapeDataString(raw.Replace("%2F", "%252F", StringComparison.OrdinalIgnoreCase));
+        return path[first..(lastOffset + lastLength)].ToString();
+    }
+
+    /// <summary>
+    /// Why a matched path must not be bound, or null (the common case: two vectorised scans). A <c>.</c> or
+    /// <c>..</c> segment, in a single-segment variable or a <c>**</c> capture, would reach the backend as a
+    /// traversal that routing and the deny lists never saw; a <c>\</c> is a separator to Windows backends. Neither
+    /// survives <c>PathNormalizationMiddleware</c>, so this only holds if a path ever reaches the stage unnormalised.
+    /// A '/' inside a single-segment variable cannot occur: the path is split at every '/', decoded ones included.
+    /// </summary>
+    public static string? Refusal(ReadOnlySpan<char> path, ReadOnlySpan<Range> segments, int segmentCount)
+    {
+        if (path.Contains('\\'))
+        {
+            return "the path contains a backslash";
+        }
+
+        if (!path.Contains("/.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        for (var i = 0; i < segmentCount; i++)
+        {
+            if (path[segments[i]] is "." or "..")
+            {
+                return "the path contains a '.' or '..' segment";
+            }
+        }
+
+        return null;
     }
 }

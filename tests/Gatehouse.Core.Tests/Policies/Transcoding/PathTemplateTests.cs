@@ -24,10 +24,12 @@ public class PathTemplateTests
 
     [Theory]
     [InlineData("/v1/shelves/{shelf}", "/v1/shelves/7", "shelf=7")]
-    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/a%20b", "shelf=a b")]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/a b", "shelf=a b")]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/a%20b", "shelf=a%20b")]   // the path is decoded once already: '%' is text
     [InlineData("/v1/{name=shelves/*/books/*}", "/v1/shelves/1/books/2", "name=shelves/1/books/2")]
     [InlineData("/v1/books/{name=**}", "/v1/books/a/b/c", "name=a/b/c")]
     [InlineData("/v1/books/{name=**}", "/v1/books/a%2Fb/c", "name=a%2Fb/c")]
+    [InlineData("/v1/books/{name=**}", "/v1/books/..a/b../.c", "name=..a/b../.c")]
     [InlineData("/v1/{book.name=shelves/*/books/*}", "/v1/shelves/1/books/x", "book.name=shelves/1/books/x")]
     [InlineData("/v1/shelves/{shelf}:archive", "/v1/shelves/9:archive", "shelf=9")]
     [InlineData("/v1/*/things", "/v1/any/things", "")]
@@ -63,5 +65,39 @@ public class PathTemplateTests
     {
         Assert.False(PathTemplate.TryParse(template, out _, out var error));
         Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/..", "'.' or '..' segment")]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/.", "'.' or '..' segment")]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/a\\b", "backslash")]
+    [InlineData("/v1/shelves/{shelf}:archive", "/v1/shelves/..:archive", "'.' or '..' segment")]
+    [InlineData("/v1/books/{name=**}", "/v1/books/a/../../b", "'.' or '..' segment")]
+    [InlineData("/v1/books/{name=**}", "/v1/books/a/.", "'.' or '..' segment")]
+    [InlineData("/v1/books/{name=**}", "/v1/books/a\\..\\b", "backslash")]
+    [InlineData("/v1/{name=shelves/*/books/*}", "/v1/shelves/../books/x", "'.' or '..' segment")]
+    [InlineData("/v1/*/things", "/v1/../things", "'.' or '..' segment")]
+    public void Refusal_DotSegmentOrBackslash_Reason(string template, string path, string reason)
+    {
+        Assert.True(PathTemplate.TryParse(template, out var compiled, out _));
+        Span<Range> segments = stackalloc Range[32];
+        Assert.True(compiled!.TryMatch(path, segments, out var count));
+
+        Assert.Contains(reason, PathTemplate.Refusal(path, segments, count), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/7")]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/...")]
+    [InlineData("/v1/shelves/{shelf}", "/v1/shelves/%2e%2e")]
+    [InlineData("/v1/books/{name=**}", "/v1/books/a/.b/c./..d")]
+    [InlineData("/v1/shelves/{shelf}:archive", "/v1/shelves/9:archive")]
+    public void Refusal_OrdinaryPaths_None(string template, string path)
+    {
+        Assert.True(PathTemplate.TryParse(template, out var compiled, out _));
+        Span<Range> segments = stackalloc Range[32];
+        Assert.True(compiled!.TryMatch(path, segments, out var count));
+
+        Assert.Null(PathTemplate.Refusal(path, segments, count));
     }
 }

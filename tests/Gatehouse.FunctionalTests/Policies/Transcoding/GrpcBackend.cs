@@ -33,6 +33,9 @@ public sealed class GrpcBackend : IAsyncDisposable
 
         public DateTime LastDeadline { get; set; }
 
+        /// <summary>The gRPC path of the last call, <c>/bookstore.v1.Bookstore/Method</c>.</summary>
+        public string? LastMethod { get; set; }
+
         private int _calls;
 
         public int Calls => Volatile.Read(ref _calls);
@@ -83,6 +86,7 @@ public sealed class GrpcBackend : IAsyncDisposable
         {
             state.LastHeaders = context.RequestHeaders;
             state.LastDeadline = context.Deadline;
+            state.LastMethod = context.Method;
             state.Called();
             return value;
         }
@@ -102,7 +106,7 @@ public sealed class GrpcBackend : IAsyncDisposable
             Task.FromResult(Seen(request, context) is null ? new Shelf() : new Shelf { Id = request.Shelf.Id == 0 ? 99 : request.Shelf.Id, Theme = request.Shelf.Theme });
 
         public override Task<Book> GetBook(GetBookRequest request, ServerCallContext context) =>
-            Task.FromResult(new Book { Name = request.Name, Title = "Title of " + request.Name, Genre = Genre.History });
+            Task.FromResult(new Book { Name = Seen(request, context).Name, Title = "Title of " + request.Name, Genre = Genre.History });
 
         public override Task<Book> UpdateBook(UpdateBookRequest request, ServerCallContext context) =>
             Task.FromResult(new Book(request.Book) { Author = string.Join(",", request.UpdateMask?.Paths ?? []) });
