@@ -271,7 +271,7 @@ internal sealed class PathTemplate
     /// Why a matched path must not be bound, or null (the common case: two vectorised scans). A <c>.</c> or
     /// <c>..</c> segment, in a single-segment variable or a <c>**</c> capture, would reach the backend as a
     /// traversal that routing and the deny lists never saw; a <c>\</c> is a separator to Windows backends. Neither
-    /// survives <c>PathNormalizationMiddleware</c>, so this only holds if a path ever reaches the stage unnormalised.
+    /// survives <c>PathNormalizationMiddleware</c>: this matters only should a path ever reach the stage unnormalised.
     /// A '/' inside a single-segment variable cannot occur: the path is split at every '/', decoded ones included.
     /// </summary>
     public static string? Refusal(ReadOnlySpan<char> path, ReadOnlySpan<Range> segments, int segmentCount)

@@ -56,7 +56,7 @@ public class TranscodingAllocationTests
 
         Assert.Equal("{\"id\":\"7\",\"theme\":\"Science fiction\",\"archived\":true}", System.Text.Encoding.UTF8.GetString(output.WrittenSpan));
         Assert.Equal(7, GetShelfRequest.Parser.ParseFrom(wire.WrittenSpan).Shelf);
-        // The one allocation left: the path variable's decoded text ("7"), which goes through the JSON parser as a string.
+        // The one allocation left: the path variable's text ("7"), which goes through the JSON parser as a string.
         Assert.True(perCall <= 64, $"the codec allocated {perCall:F1} bytes per call");
     }
 }
