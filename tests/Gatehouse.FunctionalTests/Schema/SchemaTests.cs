@@ -52,6 +52,19 @@ public partial class SchemaTests
         await AssertValidAsync(text, name);
     }
 
+    /// <summary>As a new user runs it: no environment variables set, paths relative to the example's own folder.</summary>
+    [Theory]
+    [MemberData(nameof(ExampleFiles))]
+    public async Task Example_ValidatesAsShipped_WithoutEnvironment(string name)
+    {
+        // What 'gatehouse validate' does, with an empty environment instead of the process's.
+        var path = Path.Combine(Repo, "examples", name);
+        var text = await File.ReadAllTextAsync(path);
+        var snapshot = await GatewayHost.CompileAsync(text, path, new GatewayHostOptions { ConfigText = text, Variables = new Dictionary<string, string>() }, 1);
+
+        Assert.NotEmpty(snapshot.Options.Routes);
+    }
+
     [Theory]
     [MemberData(nameof(DocSnippets))]
     public async Task DocsYamlBlock_ValidAgainstSchema_AndLoads(string file, int index)
