@@ -125,7 +125,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
         if (_options.ConfigPath is { } path && _options.WatchConfigFile)
         {
-            _watcher = new ConfigFileWatcher(path, () => _ = ReloadAsync("file changed"));
+            _watcher = new ConfigFileWatcher(path, () => _ = ReloadAsync("file changed"), () => _state.Current.Options.Services
+                .SelectMany(s => new[] { s.Grpc?.DescriptorsPath, s.Tls?.CaFilePath })
+                .OfType<string>()
+                .Select(Path.GetFullPath));
         }
 
         if (_options.ReloadOnSignal && !OperatingSystem.IsWindows())

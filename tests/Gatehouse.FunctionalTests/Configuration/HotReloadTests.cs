@@ -101,6 +101,32 @@ public class HotReloadTests
     }
 
     [Fact]
+    public async Task Watcher_FilesWrittenBesideTheConfig_NoReload_TheConfigItself_Reloads()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend, "good"));
+        var folder = Path.GetDirectoryName(gateway.ConfigPath)!;
+        var before = gateway.Host.Status.LastAttemptAt;
+
+        // A log, an editor's swap file and a temp file beside the config: none of them is the config.
+        for (var i = 0; i < 5; i++)
+        {
+            await File.AppendAllTextAsync(Path.Combine(folder, "gateway.log"), $"line {i}\n");
+            await File.WriteAllTextAsync(Path.Combine(folder, ".gatehouse.yaml.swp"), $"swap {i}");
+            await File.WriteAllTextAsync(Path.Combine(folder, $"tmp-{i}"), "x");
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(600);
+        Assert.Equal(before, gateway.Host.Status.LastAttemptAt);
+
+        // The config file itself, rewritten with the same text, is read again (and found unchanged).
+        await File.WriteAllTextAsync(gateway.ConfigPath, await File.ReadAllTextAsync(gateway.ConfigPath));
+        await Wait.UntilAsync(() => gateway.Host.Status.LastAttemptAt > before, "the rewritten config to be read again");
+        Assert.Equal(1, gateway.Host.Status.Generation);
+    }
+
+    [Fact]
     public async Task Reload_BadFile_RefusedWithErrors_OldConfigKeepsServing()
     {
         await using var backend = await TestBackend.StartEchoAsync();
