@@ -37,6 +37,7 @@ internal static class LogEvents
     public const int HeadersTooLarge = 3002;
     public const int AmbiguousFraming = 3003;
     public const int BodyTooLarge = 3004;
+    public const int MalformedRequest = 3005;
 
     // IP filter 40xx.
     public const int IpDenied = 4001;

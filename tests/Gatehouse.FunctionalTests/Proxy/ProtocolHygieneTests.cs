@@ -30,6 +30,12 @@ public class ProtocolHygieneTests
         { "NUL in header", "GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n" },
         { "no Host", "GET /x HTTP/1.1\r\n\r\n" },
         { "two Host", "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" },
+        // The proxy battery saw these accepted and normalised by Kestrel; a strict edge refuses them (400 and close).
+        { "TE other than trailers", "GET /x HTTP/1.1\r\nHost: h\r\nTE: gzip, trailers\r\n\r\n" },
+        { "Trailer declared on a request", "GET /x HTTP/1.1\r\nHost: h\r\nTrailer: X-Checksum\r\n\r\n" },
+        { "control character in a value", "GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\u0001b\r\n\r\n" },
+        { "DEL in a value", "GET /x HTTP/1.1\r\nHost: h\r\nX-A: a\u007fb\r\n\r\n" },
+        { "over-long method", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ /x HTTP/1.1\r\nHost: h\r\n\r\n" },
     };
 
     [Theory]

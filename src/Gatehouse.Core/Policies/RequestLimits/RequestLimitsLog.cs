@@ -14,6 +14,9 @@ internal static partial class RequestLimitsLog
     [LoggerMessage(EventId = Observability.LogEvents.AmbiguousFraming, Level = LogLevel.Debug, Message = "Request {RequestId} refused: both Content-Length and Transfer-Encoding")]
     public static partial void AmbiguousFraming(ILogger logger, string requestId);
 
+    [LoggerMessage(EventId = Observability.LogEvents.MalformedRequest, Level = LogLevel.Debug, Message = "Request {RequestId} refused: {Reason}")]
+    public static partial void Malformed(ILogger logger, string requestId, string reason);
+
     [LoggerMessage(EventId = Observability.LogEvents.BodyTooLarge, Level = LogLevel.Debug, Message = "Request {RequestId} on route {Route} refused: body of {Bytes} bytes over the limit of {Limit}")]
     public static partial void BodyTooLarge(ILogger logger, string requestId, string route, long bytes, long limit);
 }
