@@ -51,9 +51,12 @@ public sealed record RouteCacheOptions : ConfigSection
     public TimeSpan StaleIfError { get; init; }
 
     /// <summary>
-    /// <c>keyByConsumer: true</c>: the authenticated consumer is part of the key, so answers to authenticated requests
-    /// are stored (per consumer) even without <c>public</c> or <c>s-maxage</c>. Default false: they are stored only
-    /// when the backend marks them <c>public</c> or <c>s-maxage</c>, and then shared by everyone.
+    /// <c>keyByConsumer: true</c>: the authenticated consumer (qualified by the provider that authenticated it) is
+    /// part of the key, so answers to authenticated requests are stored (per consumer) even without <c>public</c> or
+    /// <c>s-maxage</c>. Only on routes that authenticate (a load error otherwise); a request for which the gateway has
+    /// no consumer (a token without <c>sub</c> or <c>consumer</c>) is neither stored nor served. Default false: they
+    /// are stored only when the backend marks them <c>public</c>, <c>s-maxage</c> or <c>must-revalidate</c>, and then
+    /// shared by everyone.
     /// </summary>
     public bool KeyByConsumer { get; init; }
 
@@ -93,9 +96,16 @@ public sealed record RouteCacheOptions : ConfigSection
         "Authorization", "Cookie", "Proxy-Authorization", "Connection", "Keep-Alive", "TE", "Transfer-Encoding", "Upgrade", "Content-Length",
     };
 
-    internal static void Validate(RouteCacheOptions options, string route, bool redisConfigured, long memoryMaxBytes, ConfigDiagnostics diagnostics)
+    /// <param name="anonymous">Why the route's effective auth admits anonymous callers (its own or the top-level <c>auth</c>), or null when it authenticates.</param>
+    internal static void Validate(RouteCacheOptions options, string route, bool redisConfigured, long memoryMaxBytes, string? anonymous, ConfigDiagnostics diagnostics)
     {
         var where = $"route '{route}' cache";
+        if (options.KeyByConsumer && anonymous is not null)
+        {
+            diagnostics.Error(options.PositionOf("keyByConsumer"),
+                $"{where}.keyByConsumer needs a route that authenticates its callers (auth: {{ providers: [...] }}), but the route has {anonymous}: without a consumer there is nothing to key private answers by");
+        }
+
         if (options.Store == CacheStoreKind.Redis && !redisConfigured)
         {
             diagnostics.Error(options.PositionOf("store"), $"{where} uses store: redis, but there is no top-level 'redis: {{ connection: \"host:6379\" }}'");
@@ -115,7 +125,7 @@ public sealed record RouteCacheOptions : ConfigSection
         {
             if (UnkeyableHeaders.Contains(header))
             {
-                diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' cannot be keyed on" + (header.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? " (use keyByConsumer: true to keep answers per caller)" : ""));
+                diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' cannot be keyed on" + (header.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? " (to keep answers per caller, use keyByConsumer: true on a route that authenticates its callers; requests without a consumer then bypass the cache)" : ""));
             }
             else if (!ValueParsers.IsHeaderName(header))
             {

@@ -44,7 +44,7 @@ public class CacheOptionsTests
     }
 
     [Theory]
-    [InlineData("{ keyByConsumer: true, tagHeader: X-Tags }")]
+    [InlineData("{ tagHeader: X-Tags }")]
     [InlineData("{ ttl: 5m, overrideTtl: true }")]
     [InlineData("{ varyBy: { query: [] } }")]
     [InlineData("{ varyBy: { headers: [Accept, Accept-Encoding] } }")]
@@ -75,6 +75,47 @@ public class CacheOptionsTests
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Config(cache, top), "t.yaml", _ => null));
         Assert.Contains(e.Errors, x => x.Message.Contains(fragment, StringComparison.Ordinal));
+    }
+
+    private static string AuthConfig(string topAuth, string routeAuth) => $$"""
+        consumers:
+          alice: { apiKeys: ["sha256:{{new string('a', 64)}}"] }
+        {{topAuth}}
+        services:
+          a: { targets: ["http://127.0.0.1:1"] }
+        routes:
+          - name: r
+            match: { path: /x }
+            service: a
+            {{routeAuth}}
+            cache: { keyByConsumer: true, tagHeader: X-Tags }
+        """;
+
+    [Theory]
+    [InlineData("", "auth: { providers: [apiKey] }")]
+    [InlineData("auth: { providers: [apiKey] }", "")]
+    public void Accepts_KeyByConsumer_OnAnAuthenticatedRoute(string topAuth, string routeAuth) =>
+        Assert.True(ConfigLoader.Load(AuthConfig(topAuth, routeAuth), "t.yaml", _ => null).Routes[0].Cache!.KeyByConsumer);
+
+    [Theory]
+    [InlineData("", "", "no auth")]
+    [InlineData("", "auth: anonymous", "auth: anonymous")]
+    [InlineData("auth: { providers: [apiKey] }", "auth: anonymous", "auth: anonymous")]
+    public void Rejects_KeyByConsumer_OnAnAnonymousRoute_AtTheKey(string topAuth, string routeAuth, string why)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(AuthConfig(topAuth, routeAuth), "t.yaml", _ => null));
+
+        var error = Assert.Single(e.Errors, x => x.Message.Contains("keyByConsumer", StringComparison.Ordinal));
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+        Assert.Equal(("t.yaml", 11, 14), (error.File, error.Line, error.Column));
+    }
+
+    [Fact]
+    public void Rejects_VaryByAuthorization_HintSaysKeyByConsumerNeedsAuthentication()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Config("{ varyBy: { headers: [Authorization] } }"), "t.yaml", _ => null));
+
+        Assert.Contains(e.Errors, x => x.Message.Contains("keyByConsumer: true on a route that authenticates its callers", StringComparison.Ordinal));
     }
 
     [Fact]
