@@ -18,10 +18,13 @@ public enum CacheStoreKind
 /// </summary>
 public sealed record RouteCacheOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["ttl", "overrideTtl", "store", "varyBy", "maxEntryBytes", "staleWhileRevalidate", "staleIfError", "keyByConsumer", "tagHeader"];
+    internal static readonly string[] Keys = ["ttl", "overrideTtl", "store", "varyBy", "maxEntryBytes", "staleWhileRevalidate", "staleIfError", "keyByConsumer", "tagHeader", "credentialHeaders"];
     internal static readonly string[] VaryByKeys = ["query", "headers"];
 
-    /// <summary>Freshness of responses that carry no <c>max-age</c>, <c>s-maxage</c> or <c>Expires</c>. Default 60s.</summary>
+    /// <summary>
+    /// Freshness of responses that carry no <c>max-age</c>, <c>s-maxage</c> or <c>Expires</c>, to requests without
+    /// credentials (<c>Authorization</c>, <c>Cookie</c>, <see cref="CredentialHeaders"/>). Default 60s.
+    /// </summary>
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
@@ -60,6 +63,14 @@ public sealed record RouteCacheOptions : ConfigSection
     /// </summary>
     public bool KeyByConsumer { get; init; }
 
+    /// <summary>
+    /// Request headers that carry credentials besides <c>Authorization</c> and <c>Cookie</c> (which always do), e.g.
+    /// <c>[X-Auth-Token]</c>. An answer to a request with any of them is stored only when the backend allows a shared
+    /// cache to (<c>public</c>, <c>s-maxage</c> or <c>must-revalidate</c>, RFC 9111 3.5), and never on the route's
+    /// <c>ttl</c> alone. Default none.
+    /// </summary>
+    public IReadOnlyList<string> CredentialHeaders { get; init; } = [];
+
     /// <summary>Response header whose space-separated values tag the entry for <c>POST /cache/purge {"tag": ...}</c>. Default <c>Surrogate-Key</c>.</summary>
     public string TagHeader { get; init; } = "Surrogate-Key";
 
@@ -81,6 +92,7 @@ public sealed record RouteCacheOptions : ConfigSection
             StaleIfError = r.Duration("staleIfError") ?? TimeSpan.Zero,
             KeyByConsumer = r.Bool("keyByConsumer") ?? false,
             TagHeader = r.String("tagHeader") ?? defaults.TagHeader,
+            CredentialHeaders = r.StringList("credentialHeaders") ?? [],
         };
     }
 
@@ -121,9 +133,26 @@ public sealed record RouteCacheOptions : ConfigSection
             diagnostics.Error(options.PositionOf("maxEntryBytes"), $"{where}.maxEntryBytes must be at most 16MB with store: redis (large values block Redis for every other client)");
         }
 
+        foreach (var header in options.CredentialHeaders)
+        {
+            if (!ValueParsers.IsHeaderName(header))
+            {
+                diagnostics.Error(options.PositionOf("credentialHeaders"), $"{where}.credentialHeaders: '{header}' is not a header name");
+            }
+        }
+
+        if (options.CredentialHeaders.Distinct(StringComparer.OrdinalIgnoreCase).Count() != options.CredentialHeaders.Count)
+        {
+            diagnostics.Error(options.PositionOf("credentialHeaders"), $"{where}.credentialHeaders lists a header twice");
+        }
+
         foreach (var header in options.VaryByHeaders)
         {
-            if (UnkeyableHeaders.Contains(header))
+            if (options.CredentialHeaders.Contains(header, StringComparer.OrdinalIgnoreCase))
+            {
+                diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' is a credential header and cannot be keyed on (use keyByConsumer: true on a route that authenticates its callers)");
+            }
+            else if (UnkeyableHeaders.Contains(header))
             {
                 diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' cannot be keyed on" + (header.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? " (to keep answers per caller, use keyByConsumer: true on a route that authenticates its callers; requests without a consumer then bypass the cache)" : ""));
             }

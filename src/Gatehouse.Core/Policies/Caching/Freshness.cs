@@ -25,9 +25,14 @@ internal readonly record struct Freshness(
     /// <param name="expires">The response's <c>Expires</c> header text, or empty.</param>
     /// <param name="age">The response's <c>Age</c>, or empty.</param>
     /// <param name="policy">The route's ttl and stale allowances (the backend's own directives win over them).</param>
-    /// <returns>The freshness, or null when the response gives no freshness and the route's ttl may not apply to its status.</returns>
+    /// <param name="credentialed">
+    /// The request carried credentials whose answer is shared (<see cref="CacheStorability.HasSharedCredentials"/>):
+    /// the route's ttl never stands in for freshness the backend did not give (with <c>overrideTtl</c> it still
+    /// replaces freshness the backend did give).
+    /// </param>
+    /// <returns>The freshness, or null when the response gives no freshness and the route's ttl may not apply to it.</returns>
     public static Freshness? Compute(in CacheControl cacheControl, int status, DateTimeOffset? date, StringValues expires, StringValues age,
-        DateTimeOffset requestTime, DateTimeOffset responseTime, CachePolicy policy)
+        DateTimeOffset requestTime, DateTimeOffset responseTime, CachePolicy policy, bool credentialed = false)
     {
         // 4.2.3: the age the response already had when it arrived.
         var dateValue = date ?? responseTime;
@@ -43,7 +48,8 @@ internal readonly record struct Freshness(
 
         // 4.2.1: s-maxage, then max-age, then Expires - Date; else the heuristic (the route's ttl).
         TimeSpan? lifetime = null;
-        if (policy.OverrideTtl)
+        var explicitFreshness = cacheControl.SharedMaxAge >= 0 || cacheControl.MaxAge >= 0 || expires.Count > 0;
+        if (policy.OverrideTtl && (explicitFreshness || !credentialed))
         {
             lifetime = policy.Ttl;
         }
@@ -62,7 +68,7 @@ internal readonly record struct Freshness(
                 ? at - dateValue
                 : TimeSpan.Zero;
         }
-        else if (HeuristicallyCacheable(status) || cacheControl.Public)
+        else if (!credentialed && (HeuristicallyCacheable(status) || cacheControl.Public))
         {
             lifetime = policy.Ttl;
         }

@@ -34,6 +34,10 @@ public class CacheOptionsTests
     }
 
     [Fact]
+    public void Accepts_CredentialHeaders_BindsThem() =>
+        Assert.Equal(["X-Auth-Token"], ConfigLoader.Load(Config("{ credentialHeaders: [X-Auth-Token] }"), "t.yaml", _ => null).Routes[0].Cache!.CredentialHeaders);
+
+    [Fact]
     public void Accepts_Defaults_WhenOnlyCacheIsGiven()
     {
         var options = ConfigLoader.Load(Config("{}"), "t.yaml", _ => null);
@@ -48,6 +52,7 @@ public class CacheOptionsTests
     [InlineData("{ ttl: 5m, overrideTtl: true }")]
     [InlineData("{ varyBy: { query: [] } }")]
     [InlineData("{ varyBy: { headers: [Accept, Accept-Encoding] } }")]
+    [InlineData("{ credentialHeaders: [X-Auth-Token, X-Session] }")]
     public void Accepts_ValidRouteCaches(string cache) => ConfigLoader.Load(Config(cache), "t.yaml", _ => null);
 
     [Fact]
@@ -69,6 +74,9 @@ public class CacheOptionsTests
     [InlineData("{ overrideTtl: true }", "", "needs an explicit 'ttl'")]
     [InlineData("{ tagHeader: \"\" }", "", "tagHeader is not a header name")]
     [InlineData("{ colour: blue }", "", "colour")]
+    [InlineData("{ credentialHeaders: [\"X Token\"] }", "", "credentialHeaders: 'X Token' is not a header name")]
+    [InlineData("{ credentialHeaders: [X-Token, x-token] }", "", "credentialHeaders lists a header twice")]
+    [InlineData("{ credentialHeaders: [X-Token], varyBy: { headers: [X-Token] } }", "", "'X-Token' is a credential header and cannot be keyed on")]
     [InlineData("{}", "cache: { memory: { maxBytes: 1KB } }", "at least 64KB")]
     [InlineData("{}", "cache: { disk: {} }", "disk")]
     public void Rejects_InvalidCaches(string cache, string top, string fragment)

@@ -44,6 +44,22 @@ public class FreshnessTests
         Assert.Equal(expected, freshness is { } f ? (int)f.Lifetime.TotalSeconds : null);
     }
 
+    [Theory]
+    [InlineData("", false, null)]
+    [InlineData("public", false, null)]
+    [InlineData("max-age=10", false, 10)]
+    [InlineData("", true, null)]
+    [InlineData("public, max-age=10", true, 30)]
+    public void RequestWithCredentials_RouteTtlNeverStandsInForTheBackend(string cacheControl, bool overrideTtl, int? expected)
+    {
+        var time = new ManualTime();
+        var policy = CachePolicy.For(new RouteCacheOptions { Ttl = TimeSpan.FromSeconds(30), OverrideTtl = overrideTtl });
+
+        var freshness = Freshness.Compute(CacheControl.Parse(cacheControl), 200, time.Now, default, default, time.Now, time.Now, policy, credentialed: true);
+
+        Assert.Equal(expected, freshness is { } f ? (int)f.Lifetime.TotalSeconds : null);
+    }
+
     [Fact]
     public void OverrideTtl_ReplacesTheBackendsFreshness()
     {

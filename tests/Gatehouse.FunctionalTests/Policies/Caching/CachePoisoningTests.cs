@@ -254,6 +254,50 @@ public class CachePoisoningTests
         Assert.Equal(1, backend.Count("/me"));
     }
 
+    public static TheoryData<string, string, string[], bool> CredentialRows() => new()
+    {
+        // route cache, credential header ("Name: value"), response headers, stored and served to the next caller
+        { "{ ttl: 60s }", "Cookie: session=victim", [], false },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: max-age=60"], false },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: public"], false },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: public, max-age=60"], true },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: s-maxage=60"], true },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: max-age=60, must-revalidate"], true },
+        { "{ ttl: 60s, overrideTtl: true }", "Cookie: session=victim", [], false },
+        { "{ ttl: 60s }", "Authorization: Bearer victim", ["Cache-Control: max-age=60, must-revalidate"], true },
+        { "{ ttl: 60s }", "Authorization: Bearer victim", ["Cache-Control: public"], false },
+        { "{ ttl: 60s }", "X-Auth-Token: victim", [], true },
+        { "{ ttl: 60s, credentialHeaders: [X-Auth-Token] }", "X-Auth-Token: victim", [], false },
+        { "{ ttl: 60s, credentialHeaders: [x-auth-token] }", "X-Auth-Token: victim", ["Cache-Control: max-age=60"], false },
+        { "{ ttl: 60s, credentialHeaders: [X-Auth-Token] }", "X-Auth-Token: victim", ["Cache-Control: public, max-age=60"], true },
+    };
+
+    /// <summary>RFC 9111 3.5 for every credential, not only Authorization: stored only when the backend says it may be shared.</summary>
+    [Theory]
+    [MemberData(nameof(CredentialRows))]
+    public async Task RequestWithCredentials_StoredOnlyWhenTheBackendAllowsSharing(string cache, string credential, string[] responseHeaders, bool shared)
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        var name = credential[..credential.IndexOf(':')];
+        backend.Handle("/account", context =>
+        {
+            foreach (var header in responseHeaders)
+            {
+                context.Response.Headers.Append(header[..header.IndexOf(':')], header[(header.IndexOf(':') + 2)..]);
+            }
+
+            return context.Response.WriteAsync("page of " + (context.Request.Headers[name].ToString() is { Length: > 0 } v ? v : "nobody"));
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend, cache));
+
+        var victim = await GetAsync(gateway, "/account", (name, credential[(name.Length + 2)..]));
+        var other = await GetAsync(gateway, "/account");
+
+        Assert.Equal("page of " + credential[(name.Length + 2)..], victim);
+        Assert.Equal(shared ? victim : "page of nobody", other);
+        Assert.Equal(shared ? 1 : 2, backend.Count("/account"));
+    }
+
     [Fact]
     public async Task AuthorizationHeader_OnAnAnonymousRoute_NotStoredWithoutPublic()
     {
