@@ -64,6 +64,11 @@ internal sealed class ResponseCacheMiddleware(
         if ((!isGet && !HttpMethods.IsHead(request.Method)) || !CacheKey.TryBuild(context, policy, out var buffer, out var length))
         {
             metrics.Record(context, policy.Route, CacheOutcome.Bypass);
+            if (!isGet && CacheInvalidation.IsUnsafe(request.Method))
+            {
+                CacheInvalidation.OnSuccess(context, store);
+            }
+
             if (policy.KeyByConsumer && (isGet || HttpMethods.IsHead(request.Method)) && (context.User as CallerPrincipal)?.Caller.QualifiedConsumer is null)
             {
                 context.Response.Headers[CacheStatusHeader] = NoConsumerStatus;
