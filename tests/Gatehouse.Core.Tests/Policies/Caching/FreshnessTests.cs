@@ -60,6 +60,33 @@ public class FreshnessTests
         Assert.Equal(expected, freshness is { } f ? (int)f.Lifetime.TotalSeconds : null);
     }
 
+    [Theory]
+    [InlineData("7200", 7200)]
+    [InlineData("7200, 0", 7200)]
+    [InlineData(" 30 ,5", 30)]
+    public void Age_ListValue_FirstValueCounts(string age, int expected)
+    {
+        var time = new ManualTime();
+
+        var freshness = Freshness.Compute(CacheControl.Parse("max-age=10000"), 200, time.Now, default, new StringValues(age), time.Now, time.Now, Policy)!.Value;
+
+        Assert.Equal(expected, (int)freshness.InitialAge.TotalSeconds);
+    }
+
+    [Theory]
+    [InlineData("Sun, 06 Nov 1994 08:49:37 GMT")]
+    [InlineData("Sunday, 06-Nov-94 08:49:37 GMT")]
+    [InlineData("Sun Nov  6 08:49:37 1994")]
+    [InlineData("Sun, 06 Nov 1994 08:49:37 gmt")]
+    public void Expires_EveryHttpDateFormat_Accepted(string expires)
+    {
+        var date = new DateTimeOffset(1994, 11, 6, 8, 48, 37, TimeSpan.Zero);
+
+        var freshness = Freshness.Compute(CacheControl.Parse(""), 200, date, new StringValues(expires), default, date, date, Policy)!.Value;
+
+        Assert.Equal(60, (int)freshness.Lifetime.TotalSeconds);
+    }
+
     [Fact]
     public void OverrideTtl_ReplacesTheBackendsFreshness()
     {
