@@ -27,7 +27,7 @@ public class RequestIdsTests
         RequestIds.Apply(context);
 
         Assert.Equal("client-1", context.TraceIdentifier);
-        Assert.True(RequestIds.IsClientId(context));
+        Assert.Same(context.Request.Headers["X-Request-Id"][0], context.TraceIdentifier);
     }
 
     [Fact]
@@ -39,6 +39,6 @@ public class RequestIdsTests
         RequestIds.Apply(context);
 
         Assert.Equal("generated", context.TraceIdentifier);
-        Assert.False(RequestIds.IsClientId(context));
+        Assert.NotSame(context.Request.Headers["X-Request-Id"][0], context.TraceIdentifier);
     }
 }

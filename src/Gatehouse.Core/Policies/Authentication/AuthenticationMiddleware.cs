@@ -24,7 +24,7 @@ internal sealed partial class AuthenticationMiddleware(RequestDelegate next, Ide
         var bearerError = (string?)null;
         if (auth.ApiKey && FindApiKeyConsumer(context, identity) is { } consumer)
         {
-            caller = new Caller(new ClaimsIdentity([new Claim(ConsumerClaim, consumer), new Claim("sub", consumer)], "apiKey", "sub", "roles"));
+            caller = new Caller(new ClaimsIdentity([new Claim(ConsumerClaim, consumer), new Claim("sub", consumer)], "apiKey", "sub", "roles"), AuthOptions.ApiKeyProvider);
         }
 
         var header = caller is null && auth.JwtValidators.Length > 0 ? BearerHeader(context.Request) : null;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 
@@ -8,9 +9,12 @@ namespace Gatehouse.Policies.Authentication;
 /// <summary>An authenticated caller, built once per credential (and cached with a validated token): its principal and granted scopes.</summary>
 internal sealed class Caller
 {
-    public Caller(ClaimsIdentity identity)
+    /// <param name="identity">The caller's claims.</param>
+    /// <param name="source">Who vouched for them: <c>apiKey</c>, or the identity provider's name (see <see cref="Source"/>).</param>
+    public Caller(ClaimsIdentity identity, string source)
     {
         Principal = new CallerPrincipal(identity, this);
+        Source = source;
         Scopes = identity.FindAll("scope").Concat(identity.FindAll("scp"))
             .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .ToFrozenSet(StringComparer.Ordinal);
@@ -23,6 +27,24 @@ internal sealed class Caller
 
     /// <summary>The consumer name for API-key callers, else the token's <c>sub</c>; null when neither is there.</summary>
     public string? Consumer => ValuesAt("consumer") is [var consumer, ..] ? consumer : ValuesAt("sub") is [var sub, ..] ? sub : null;
+
+    /// <summary>
+    /// Who vouched for the caller: <c>apiKey</c> for the configured consumers, else the identity provider's name and
+    /// issuer (the name alone could be given to another issuer by a reload while the cache keeps its entries).
+    /// </summary>
+    public string Source { get; }
+
+    private string? _qualifiedConsumer;
+
+    /// <summary>
+    /// <see cref="Consumer"/> qualified by <see cref="Source"/>, so that API-key consumer <c>x</c> and subject <c>x</c>
+    /// of each identity provider are different callers; null when there is no consumer. Made once per caller (a
+    /// validated token's caller is cached with it). The source's length comes first, so no two (source, consumer)
+    /// pairs give the same text.
+    /// </summary>
+    public string? QualifiedConsumer => _qualifiedConsumer ??= Consumer is { } consumer
+        ? string.Create(CultureInfo.InvariantCulture, $"{Source.Length}:{Source}{consumer}")
+        : null;
 
     /// <summary>From <c>scope</c> (space-delimited, RFC 8693) and <c>scp</c> (array or space-delimited).</summary>
     public FrozenSet<string> Scopes { get; }

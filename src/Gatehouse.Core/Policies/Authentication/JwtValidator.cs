@@ -19,6 +19,9 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
     /// <summary>The identity provider's name, for logs.</summary>
     public string Provider => options.Name;
 
+    /// <summary>The <see cref="Caller.Source"/> of its callers: provider name and issuer.</summary>
+    private readonly string _callerSource = options.Name + " " + options.Issuer;
+
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
     private readonly ConcurrentDictionary<string, (Caller Caller, DateTimeOffset Until)> _validated = new(StringComparer.Ordinal);
 
@@ -91,7 +94,7 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
             _validated.Clear();
         }
 
-        var caller = new Caller(result.ClaimsIdentity);
+        var caller = new Caller(result.ClaimsIdentity, _callerSource);
         _validated[token] = (caller, until);
         return (Outcome.Valid, caller, null);
     }

@@ -16,6 +16,9 @@ namespace Gatehouse.Policies.Authentication;
 /// </summary>
 internal sealed partial class TokenIntrospector(IdentityProviderOptions options, IntrospectionOptions introspection, HttpClient http, TimeProvider time, ILogger logger, AuthenticationMetrics metrics)
 {
+    /// <summary>The <see cref="Caller.Source"/> of its callers: provider name and issuer.</summary>
+    private readonly string _callerSource = options.Name + " " + options.Issuer;
+
     private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _answers = new(StringComparer.Ordinal);
     private string? _endpoint;
 
@@ -71,7 +74,7 @@ internal sealed partial class TokenIntrospector(IdentityProviderOptions options,
                 }
             }
 
-            var caller = new Caller(new ClaimsIdentity(claims, "introspection", "sub", "roles"));
+            var caller = new Caller(new ClaimsIdentity(claims, "introspection", "sub", "roles"), _callerSource);
             var until = now + introspection.CacheFor;
             if (root.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) && DateTimeOffset.FromUnixTimeSeconds(seconds) < until)
             {

@@ -81,15 +81,16 @@ internal static class CacheEntryBuilder
 
     /// <summary>
     /// RFC 9111 4.3.4: a 304 freshens the stored entry; its headers (but not Content-*) replace the stored ones. A 304
-    /// without freshness of its own gets the route's ttl.
+    /// without freshness of its own gets the route's ttl (none when the request carried credentials).
     /// </summary>
     public static CachedResponse Refresh(CachedResponse stale, HttpResponse response, CachePolicy policy, DateTimeOffset requestTime, DateTimeOffset now)
     {
         var headers = response.Headers;
         var directives = CacheControl.Parse(headers.CacheControl);
         var date = headers.Date.Count > 0 && HeaderUtilities.TryParseDate(headers.Date.ToString(), out var parsed) ? parsed : (DateTimeOffset?)null;
-        var freshness = Freshness.Compute(directives, stale.Status, date, headers.Expires, headers.Age, requestTime, now, policy)
-            ?? new Freshness(requestTime, now, TimeSpan.Zero, policy.Ttl, policy.StaleWhileRevalidate, policy.StaleIfError, false, false);
+        var credentialed = CacheStorability.HasSharedCredentials(response.HttpContext, policy);
+        var freshness = Freshness.Compute(directives, stale.Status, date, headers.Expires, headers.Age, requestTime, now, policy, credentialed)
+            ?? new Freshness(requestTime, now, TimeSpan.Zero, credentialed ? TimeSpan.Zero : policy.Ttl, policy.StaleWhileRevalidate, policy.StaleIfError, false, false);
         var updated = new List<KeyValuePair<string, StringValues>>();
         var deferred = response.HttpContext.Features.Get<DeferredResponseHeaders>();
         foreach (var (name, value) in headers)

@@ -6,9 +6,11 @@ namespace Gatehouse.Policies.Caching;
 
 /// <summary>
 /// Builds the cache key: route, method (HEAD reads GET's entry), scheme, host, path, the keyed query parameters
-/// (sorted) or the whole sorted query, the keyed request headers, and the consumer when the route keys by consumer.
+/// (sorted) or the whole sorted query, the keyed request headers, and the consumer (qualified by the provider that
+/// authenticated it) when the route keys by consumer.
 /// Nothing else of the request reaches the key, and a request carrying an input that could change the backend's
-/// answer without being keyed (an unkeyed query parameter, a URL-override header) bypasses the cache altogether:
+/// answer without being keyed (an unkeyed query parameter, a URL-override header, no consumer on a route keyed by
+/// consumer) bypasses the cache altogether:
 /// that is what makes cache poisoning through unkeyed inputs impossible here.
 /// </summary>
 /// <remarks>Written into a caller-supplied buffer so that a hit can be looked up without allocating a string.</remarks>
@@ -46,7 +48,14 @@ internal static class CacheKey
             query = query[1..];
         }
 
-        var consumer = policy.KeyByConsumer ? (context.User as CallerPrincipal)?.Caller.Consumer : null;
+        // Keyed by consumer, a request without one has no entry of its own: keying it under a shared "nobody" would
+        // give every such caller the answer meant for another (any Authorization header, a token without sub).
+        var consumer = policy.KeyByConsumer ? (context.User as CallerPrincipal)?.Caller.QualifiedConsumer : null;
+        if (policy.KeyByConsumer && consumer is null)
+        {
+            return false;
+        }
+
         var host = request.Host.Value ?? "";
         var path = request.PathBase.HasValue ? request.PathBase.Value + request.Path.Value : request.Path.Value ?? "";
         var estimate = policy.Route.Length + 8 + request.Scheme.Length + host.Length + path.Length + query.Length + 16 + (consumer?.Length ?? 0);
@@ -94,12 +103,11 @@ internal static class CacheKey
             }
         }
 
-        if (policy.KeyByConsumer)
+        if (consumer is not null)
         {
             writer.Append(Separator);
-
-            // "=" + name for a consumer, "-" for an anonymous caller: the two can never produce the same text.
-            writer.Append(consumer is null ? "-" : "=" + consumer);
+            writer.Append('=');
+            writer.Append(consumer);
         }
 
         buffer = writer.Buffer;

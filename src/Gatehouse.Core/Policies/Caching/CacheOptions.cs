@@ -18,10 +18,13 @@ public enum CacheStoreKind
 /// </summary>
 public sealed record RouteCacheOptions : ConfigSection
 {
-    internal static readonly string[] Keys = ["ttl", "overrideTtl", "store", "varyBy", "maxEntryBytes", "staleWhileRevalidate", "staleIfError", "keyByConsumer", "tagHeader"];
+    internal static readonly string[] Keys = ["ttl", "overrideTtl", "store", "varyBy", "maxEntryBytes", "staleWhileRevalidate", "staleIfError", "keyByConsumer", "tagHeader", "credentialHeaders"];
     internal static readonly string[] VaryByKeys = ["query", "headers"];
 
-    /// <summary>Freshness of responses that carry no <c>max-age</c>, <c>s-maxage</c> or <c>Expires</c>. Default 60s.</summary>
+    /// <summary>
+    /// Freshness of responses that carry no <c>max-age</c>, <c>s-maxage</c> or <c>Expires</c>, to requests without
+    /// credentials (<c>Authorization</c>, <c>Cookie</c>, <see cref="CredentialHeaders"/>). Default 60s.
+    /// </summary>
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
@@ -51,11 +54,22 @@ public sealed record RouteCacheOptions : ConfigSection
     public TimeSpan StaleIfError { get; init; }
 
     /// <summary>
-    /// <c>keyByConsumer: true</c>: the authenticated consumer is part of the key, so answers to authenticated requests
-    /// are stored (per consumer) even without <c>public</c> or <c>s-maxage</c>. Default false: they are stored only
-    /// when the backend marks them <c>public</c> or <c>s-maxage</c>, and then shared by everyone.
+    /// <c>keyByConsumer: true</c>: the authenticated consumer (qualified by the provider that authenticated it) is
+    /// part of the key, so answers to authenticated requests are stored (per consumer) even without <c>public</c> or
+    /// <c>s-maxage</c>. Only on routes that authenticate (a load error otherwise); a request for which the gateway has
+    /// no consumer (a token without <c>sub</c> or <c>consumer</c>) is neither stored nor served. Default false: they
+    /// are stored only when the backend marks them <c>public</c>, <c>s-maxage</c> or <c>must-revalidate</c>, and then
+    /// shared by everyone.
     /// </summary>
     public bool KeyByConsumer { get; init; }
+
+    /// <summary>
+    /// Request headers that carry credentials besides <c>Authorization</c> and <c>Cookie</c> (which always do), e.g.
+    /// <c>[X-Auth-Token]</c>. An answer to a request with any of them is stored only when the backend allows a shared
+    /// cache to (<c>public</c>, <c>s-maxage</c> or <c>must-revalidate</c>, RFC 9111 3.5), and never on the route's
+    /// <c>ttl</c> alone. Default none.
+    /// </summary>
+    public IReadOnlyList<string> CredentialHeaders { get; init; } = [];
 
     /// <summary>Response header whose space-separated values tag the entry for <c>POST /cache/purge {"tag": ...}</c>. Default <c>Surrogate-Key</c>.</summary>
     public string TagHeader { get; init; } = "Surrogate-Key";
@@ -78,6 +92,7 @@ public sealed record RouteCacheOptions : ConfigSection
             StaleIfError = r.Duration("staleIfError") ?? TimeSpan.Zero,
             KeyByConsumer = r.Bool("keyByConsumer") ?? false,
             TagHeader = r.String("tagHeader") ?? defaults.TagHeader,
+            CredentialHeaders = r.StringList("credentialHeaders") ?? [],
         };
     }
 
@@ -93,9 +108,16 @@ public sealed record RouteCacheOptions : ConfigSection
         "Authorization", "Cookie", "Proxy-Authorization", "Connection", "Keep-Alive", "TE", "Transfer-Encoding", "Upgrade", "Content-Length",
     };
 
-    internal static void Validate(RouteCacheOptions options, string route, bool redisConfigured, long memoryMaxBytes, ConfigDiagnostics diagnostics)
+    /// <param name="anonymous">Why the route's effective auth admits anonymous callers (its own or the top-level <c>auth</c>), or null when it authenticates.</param>
+    internal static void Validate(RouteCacheOptions options, string route, bool redisConfigured, long memoryMaxBytes, string? anonymous, ConfigDiagnostics diagnostics)
     {
         var where = $"route '{route}' cache";
+        if (options.KeyByConsumer && anonymous is not null)
+        {
+            diagnostics.Error(options.PositionOf("keyByConsumer"),
+                $"{where}.keyByConsumer needs a route that authenticates its callers (auth: {{ providers: [...] }}), but the route has {anonymous}: without a consumer there is nothing to key private answers by");
+        }
+
         if (options.Store == CacheStoreKind.Redis && !redisConfigured)
         {
             diagnostics.Error(options.PositionOf("store"), $"{where} uses store: redis, but there is no top-level 'redis: {{ connection: \"host:6379\" }}'");
@@ -111,11 +133,28 @@ public sealed record RouteCacheOptions : ConfigSection
             diagnostics.Error(options.PositionOf("maxEntryBytes"), $"{where}.maxEntryBytes must be at most 16MB with store: redis (large values block Redis for every other client)");
         }
 
+        foreach (var header in options.CredentialHeaders)
+        {
+            if (!ValueParsers.IsHeaderName(header))
+            {
+                diagnostics.Error(options.PositionOf("credentialHeaders"), $"{where}.credentialHeaders: '{header}' is not a header name");
+            }
+        }
+
+        if (options.CredentialHeaders.Distinct(StringComparer.OrdinalIgnoreCase).Count() != options.CredentialHeaders.Count)
+        {
+            diagnostics.Error(options.PositionOf("credentialHeaders"), $"{where}.credentialHeaders lists a header twice");
+        }
+
         foreach (var header in options.VaryByHeaders)
         {
-            if (UnkeyableHeaders.Contains(header))
+            if (options.CredentialHeaders.Contains(header, StringComparer.OrdinalIgnoreCase))
             {
-                diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' cannot be keyed on" + (header.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? " (use keyByConsumer: true to keep answers per caller)" : ""));
+                diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' is a credential header and cannot be keyed on (use keyByConsumer: true on a route that authenticates its callers)");
+            }
+            else if (UnkeyableHeaders.Contains(header))
+            {
+                diagnostics.Error(options.PositionOf("varyBy"), $"{where}.varyBy.headers: '{header}' cannot be keyed on" + (header.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? " (to keep answers per caller, use keyByConsumer: true on a route that authenticates its callers; requests without a consumer then bypass the cache)" : ""));
             }
             else if (!ValueParsers.IsHeaderName(header))
             {

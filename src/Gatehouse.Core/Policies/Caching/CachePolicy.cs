@@ -10,7 +10,11 @@ internal sealed class CachePolicy
         Options = options;
         QueryNames = options.VaryByQuery?.Order(StringComparer.Ordinal).ToArray();
         HeaderNames = options.VaryByHeaders.Order(StringComparer.OrdinalIgnoreCase).ToArray();
+        CredentialHeaders = options.CredentialHeaders.ToArray();
     }
+
+    /// <summary>Request headers with credentials besides Authorization and Cookie (<see cref="RouteCacheOptions.CredentialHeaders"/>).</summary>
+    public string[] CredentialHeaders { get; }
 
     public string Route { get; }
 

@@ -37,10 +37,9 @@ internal static class CacheStorability
             return default;
         }
 
-        // RFC 9111 3.5: an answer to an authenticated request is shared only when the backend says so; or kept per
-        // consumer when the route keys by consumer.
-        var authenticated = context.Request.Headers.Authorization.Count > 0 || context.User is CallerPrincipal;
-        if (authenticated && !policy.KeyByConsumer && !directives.Public && directives.SharedMaxAge < 0)
+        // RFC 9111 3.5: an answer to a request with credentials is shared only when the backend says so.
+        var credentialed = HasSharedCredentials(context, policy);
+        if (credentialed && !directives.Public && directives.SharedMaxAge < 0 && !directives.MustRevalidate)
         {
             return default;
         }
@@ -70,7 +69,7 @@ internal static class CacheStorability
         }
 
         var date = headers.Date.Count > 0 && HeaderUtilities.TryParseDate(headers.Date.ToString(), out var parsed) ? parsed : (DateTimeOffset?)null;
-        var freshness = Freshness.Compute(directives, status, date, headers.Expires, headers.Age, requestTime, responseTime, policy);
+        var freshness = Freshness.Compute(directives, status, date, headers.Expires, headers.Age, requestTime, responseTime, policy, credentialed);
         if (freshness is not { } f)
         {
             return default;
@@ -83,5 +82,30 @@ internal static class CacheStorability
         }
 
         return new StoreDecision(f, varyNames);
+    }
+
+    /// <summary>
+    /// The request carries credentials whose answer would be shared: <c>Cookie</c> or a route's credential header
+    /// (Varnish's built-in policy treats Cookie so too), or <c>Authorization</c> / a caller the gateway
+    /// authenticated, unless the route keys by consumer (then the answer is kept for that consumer alone; a request
+    /// without a consumer never gets this far).
+    /// </summary>
+    internal static bool HasSharedCredentials(HttpContext context, CachePolicy policy)
+    {
+        var headers = context.Request.Headers;
+        if (headers.Cookie.Count > 0)
+        {
+            return true;
+        }
+
+        foreach (var name in policy.CredentialHeaders)
+        {
+            if (headers.ContainsKey(name))
+            {
+                return true;
+            }
+        }
+
+        return !policy.KeyByConsumer && (headers.Authorization.Count > 0 || context.User is CallerPrincipal);
     }
 }

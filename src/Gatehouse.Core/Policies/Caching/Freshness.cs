@@ -25,9 +25,14 @@ internal readonly record struct Freshness(
     /// <param name="expires">The response's <c>Expires</c> header text, or empty.</param>
     /// <param name="age">The response's <c>Age</c>, or empty.</param>
     /// <param name="policy">The route's ttl and stale allowances (the backend's own directives win over them).</param>
-    /// <returns>The freshness, or null when the response gives no freshness and the route's ttl may not apply to its status.</returns>
+    /// <param name="credentialed">
+    /// The request carried credentials whose answer is shared (<see cref="CacheStorability.HasSharedCredentials"/>):
+    /// the route's ttl never stands in for freshness the backend did not give (with <c>overrideTtl</c> it still
+    /// replaces freshness the backend did give).
+    /// </param>
+    /// <returns>The freshness, or null when the response gives no freshness and the route's ttl may not apply to it.</returns>
     public static Freshness? Compute(in CacheControl cacheControl, int status, DateTimeOffset? date, StringValues expires, StringValues age,
-        DateTimeOffset requestTime, DateTimeOffset responseTime, CachePolicy policy)
+        DateTimeOffset requestTime, DateTimeOffset responseTime, CachePolicy policy, bool credentialed = false)
     {
         // 4.2.3: the age the response already had when it arrived.
         var dateValue = date ?? responseTime;
@@ -37,13 +42,14 @@ internal readonly record struct Freshness(
             apparentAge = TimeSpan.Zero;
         }
 
-        var ageValue = TimeSpan.FromSeconds(age.Count > 0 ? CacheControl.Delta(age[0].AsSpan().Trim()) : 0);
+        var ageValue = TimeSpan.FromSeconds(age.Count > 0 ? CacheControl.Delta(FirstListValue(age[0])) : 0);
         var correctedAge = ageValue + (responseTime - requestTime);
         var initialAge = apparentAge > correctedAge ? apparentAge : correctedAge;
 
         // 4.2.1: s-maxage, then max-age, then Expires - Date; else the heuristic (the route's ttl).
         TimeSpan? lifetime = null;
-        if (policy.OverrideTtl)
+        var explicitFreshness = cacheControl.SharedMaxAge >= 0 || cacheControl.MaxAge >= 0 || expires.Count > 0;
+        if (policy.OverrideTtl && (explicitFreshness || !credentialed))
         {
             lifetime = policy.Ttl;
         }
@@ -58,11 +64,11 @@ internal readonly record struct Freshness(
         else if (expires.Count > 0)
         {
             // An invalid Expires ("0", a past date) means already expired (5.3).
-            lifetime = DateTimeOffset.TryParseExact(expires[0], "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) && at > dateValue
+            lifetime = TryParseHttpDate(expires[0], out var at) && at > dateValue
                 ? at - dateValue
                 : TimeSpan.Zero;
         }
-        else if (HeuristicallyCacheable(status) || cacheControl.Public)
+        else if (!credentialed && (HeuristicallyCacheable(status) || cacheControl.Public))
         {
             lifetime = policy.Ttl;
         }
@@ -81,5 +87,40 @@ internal readonly record struct Freshness(
             cacheControl.StaleIfError >= 0 ? TimeSpan.FromSeconds(cacheControl.StaleIfError) : policy.StaleIfError,
             cacheControl.MustRevalidate || cacheControl.ProxyRevalidate || cacheControl.SharedMaxAge >= 0,
             cacheControl.NoCache);
+    }
+
+    /// <summary>RFC 9111 5.1: an Age sent as a list (<c>7200, 0</c>, which a cache must not drop) counts by its first value.</summary>
+    private static ReadOnlySpan<char> FirstListValue(string? value)
+    {
+        var text = value.AsSpan();
+        var comma = text.IndexOf(',');
+        return (comma < 0 ? text : text[..comma]).Trim();
+    }
+
+    /// <summary>The three HTTP-date formats a recipient must accept (RFC 9110 5.6.7): IMF-fixdate, RFC 850 and asctime.</summary>
+    private static readonly string[] HttpDateFormats =
+    [
+        "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'",
+        "dddd, dd'-'MMM'-'yy HH':'mm':'ss 'GMT'",
+        "ddd MMM d HH':'mm':'ss yyyy",
+    ];
+
+    /// <summary>An HTTP-date in any of its formats, <c>GMT</c> in any case; false when it is none of them.</summary>
+    internal static bool TryParseHttpDate(string? text, out DateTimeOffset at)
+    {
+        at = default;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+
+        var value = text.Trim();
+        if (value.EndsWith("gmt", StringComparison.OrdinalIgnoreCase) && !value.EndsWith("GMT", StringComparison.Ordinal))
+        {
+            value = string.Concat(value.AsSpan(0, value.Length - 3), "GMT");
+        }
+
+        return DateTimeOffset.TryParseExact(value, HttpDateFormats, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowInnerWhite, out at);
     }
 }

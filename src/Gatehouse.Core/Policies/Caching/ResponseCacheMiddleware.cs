@@ -1,4 +1,5 @@
 using System.Buffers;
+using Gatehouse.Policies.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,9 @@ internal sealed class ResponseCacheMiddleware(
     RequestDelegate next, CachePolicy policy, ResponseCache cache, CacheMetrics metrics, TimeProvider time, IServiceScopeFactory scopes, ILogger<ResponseCacheMiddleware> logger)
 {
     public const string CacheStatusHeader = "Cache-Status";
+
+    /// <summary>RFC 9211: a route keyed by consumer neither stores nor serves for a request the gateway has no consumer for.</summary>
+    internal const string NoConsumerStatus = "Gatehouse; fwd=bypass; detail=no-consumer";
 
     private readonly CacheForwarder _forwarder = new(next, metrics, time, logger);
     private readonly RequestCoalescing _coalescing = new(cache, metrics, time);
@@ -60,6 +64,16 @@ internal sealed class ResponseCacheMiddleware(
         if ((!isGet && !HttpMethods.IsHead(request.Method)) || !CacheKey.TryBuild(context, policy, out var buffer, out var length))
         {
             metrics.Record(context, policy.Route, CacheOutcome.Bypass);
+            if (!isGet && CacheInvalidation.IsUnsafe(request.Method))
+            {
+                CacheInvalidation.OnSuccess(context, store);
+            }
+
+            if (policy.KeyByConsumer && (isGet || HttpMethods.IsHead(request.Method)) && (context.User as CallerPrincipal)?.Caller.QualifiedConsumer is null)
+            {
+                context.Response.Headers[CacheStatusHeader] = NoConsumerStatus;
+            }
+
             return next(context);
         }
 

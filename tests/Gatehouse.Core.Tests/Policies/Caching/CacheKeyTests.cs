@@ -94,7 +94,7 @@ public class CacheKeyTests
         DefaultHttpContext As(string consumer)
         {
             var context = Request("http://h/p");
-            context.User = new Caller(new ClaimsIdentity([new Claim("consumer", consumer)], "ApiKey")).Principal;
+            context.User = new Caller(new ClaimsIdentity([new Claim("consumer", consumer)], "ApiKey"), "apiKey").Principal;
             return context;
         }
 
@@ -104,6 +104,38 @@ public class CacheKeyTests
         var dash = CacheKey.Build(As("-"), policy);
 
         Assert.Equal(4, new[] { alice, bob, anonymous, dash }.Distinct().Count());
+    }
+
+    [Fact]
+    public void KeyByConsumer_NoGatewayConsumer_Bypasses()
+    {
+        var policy = Policy(byConsumer: true);
+        var anonymous = Request("http://h/p", ("Authorization", "Bearer victim-token"));
+        var withoutSubject = Request("http://h/p");
+        withoutSubject.User = new Caller(new ClaimsIdentity([new Claim("client_id", "svc-a")], "jwt"), "corp").Principal;
+
+        Assert.Null(CacheKey.Build(anonymous, policy));
+        Assert.Null(CacheKey.Build(withoutSubject, policy));
+    }
+
+    [Fact]
+    public void KeyByConsumer_SameSubjectFromAnotherProvider_AnotherKey()
+    {
+        var policy = Policy(byConsumer: true);
+        DefaultHttpContext As(string source, params Claim[] claims)
+        {
+            var context = Request("http://h/p");
+            context.User = new Caller(new ClaimsIdentity(claims, "test"), source).Principal;
+            return context;
+        }
+
+        var apiKey = CacheKey.Build(As("apiKey", new Claim("consumer", "x"), new Claim("sub", "x")), policy);
+        var corp = CacheKey.Build(As("corp", new Claim("sub", "x")), policy);
+        var partner = CacheKey.Build(As("partner", new Claim("sub", "x")), policy);
+        var corpAgain = CacheKey.Build(As("corp", new Claim("sub", "x")), policy);
+
+        Assert.Equal(3, new[] { apiKey, corp, partner }.Distinct().Count());
+        Assert.Equal(corp, corpAgain);
     }
 
     [Fact]

@@ -34,6 +34,10 @@ public class CacheOptionsTests
     }
 
     [Fact]
+    public void Accepts_CredentialHeaders_BindsThem() =>
+        Assert.Equal(["X-Auth-Token"], ConfigLoader.Load(Config("{ credentialHeaders: [X-Auth-Token] }"), "t.yaml", _ => null).Routes[0].Cache!.CredentialHeaders);
+
+    [Fact]
     public void Accepts_Defaults_WhenOnlyCacheIsGiven()
     {
         var options = ConfigLoader.Load(Config("{}"), "t.yaml", _ => null);
@@ -44,10 +48,11 @@ public class CacheOptionsTests
     }
 
     [Theory]
-    [InlineData("{ keyByConsumer: true, tagHeader: X-Tags }")]
+    [InlineData("{ tagHeader: X-Tags }")]
     [InlineData("{ ttl: 5m, overrideTtl: true }")]
     [InlineData("{ varyBy: { query: [] } }")]
     [InlineData("{ varyBy: { headers: [Accept, Accept-Encoding] } }")]
+    [InlineData("{ credentialHeaders: [X-Auth-Token, X-Session] }")]
     public void Accepts_ValidRouteCaches(string cache) => ConfigLoader.Load(Config(cache), "t.yaml", _ => null);
 
     [Fact]
@@ -69,12 +74,56 @@ public class CacheOptionsTests
     [InlineData("{ overrideTtl: true }", "", "needs an explicit 'ttl'")]
     [InlineData("{ tagHeader: \"\" }", "", "tagHeader is not a header name")]
     [InlineData("{ colour: blue }", "", "colour")]
+    [InlineData("{ credentialHeaders: [\"X Token\"] }", "", "credentialHeaders: 'X Token' is not a header name")]
+    [InlineData("{ credentialHeaders: [X-Token, x-token] }", "", "credentialHeaders lists a header twice")]
+    [InlineData("{ credentialHeaders: [X-Token], varyBy: { headers: [X-Token] } }", "", "'X-Token' is a credential header and cannot be keyed on")]
     [InlineData("{}", "cache: { memory: { maxBytes: 1KB } }", "at least 64KB")]
     [InlineData("{}", "cache: { disk: {} }", "disk")]
     public void Rejects_InvalidCaches(string cache, string top, string fragment)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Config(cache, top), "t.yaml", _ => null));
         Assert.Contains(e.Errors, x => x.Message.Contains(fragment, StringComparison.Ordinal));
+    }
+
+    private static string AuthConfig(string topAuth, string routeAuth) => $$"""
+        consumers:
+          alice: { apiKeys: ["sha256:{{new string('a', 64)}}"] }
+        {{topAuth}}
+        services:
+          a: { targets: ["http://127.0.0.1:1"] }
+        routes:
+          - name: r
+            match: { path: /x }
+            service: a
+            {{routeAuth}}
+            cache: { keyByConsumer: true, tagHeader: X-Tags }
+        """;
+
+    [Theory]
+    [InlineData("", "auth: { providers: [apiKey] }")]
+    [InlineData("auth: { providers: [apiKey] }", "")]
+    public void Accepts_KeyByConsumer_OnAnAuthenticatedRoute(string topAuth, string routeAuth) =>
+        Assert.True(ConfigLoader.Load(AuthConfig(topAuth, routeAuth), "t.yaml", _ => null).Routes[0].Cache!.KeyByConsumer);
+
+    [Theory]
+    [InlineData("", "", "no auth")]
+    [InlineData("", "auth: anonymous", "auth: anonymous")]
+    [InlineData("auth: { providers: [apiKey] }", "auth: anonymous", "auth: anonymous")]
+    public void Rejects_KeyByConsumer_OnAnAnonymousRoute_AtTheKey(string topAuth, string routeAuth, string why)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(AuthConfig(topAuth, routeAuth), "t.yaml", _ => null));
+
+        var error = Assert.Single(e.Errors, x => x.Message.Contains("keyByConsumer", StringComparison.Ordinal));
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+        Assert.Equal(("t.yaml", 11, 14), (error.File, error.Line, error.Column));
+    }
+
+    [Fact]
+    public void Rejects_VaryByAuthorization_HintSaysKeyByConsumerNeedsAuthentication()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Config("{ varyBy: { headers: [Authorization] } }"), "t.yaml", _ => null));
+
+        Assert.Contains(e.Errors, x => x.Message.Contains("keyByConsumer: true on a route that authenticates its callers", StringComparison.Ordinal));
     }
 
     [Fact]

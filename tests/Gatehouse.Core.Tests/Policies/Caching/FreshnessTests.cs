@@ -44,6 +44,49 @@ public class FreshnessTests
         Assert.Equal(expected, freshness is { } f ? (int)f.Lifetime.TotalSeconds : null);
     }
 
+    [Theory]
+    [InlineData("", false, null)]
+    [InlineData("public", false, null)]
+    [InlineData("max-age=10", false, 10)]
+    [InlineData("", true, null)]
+    [InlineData("public, max-age=10", true, 30)]
+    public void RequestWithCredentials_RouteTtlNeverStandsInForTheBackend(string cacheControl, bool overrideTtl, int? expected)
+    {
+        var time = new ManualTime();
+        var policy = CachePolicy.For(new RouteCacheOptions { Ttl = TimeSpan.FromSeconds(30), OverrideTtl = overrideTtl });
+
+        var freshness = Freshness.Compute(CacheControl.Parse(cacheControl), 200, time.Now, default, default, time.Now, time.Now, policy, credentialed: true);
+
+        Assert.Equal(expected, freshness is { } f ? (int)f.Lifetime.TotalSeconds : null);
+    }
+
+    [Theory]
+    [InlineData("7200", 7200)]
+    [InlineData("7200, 0", 7200)]
+    [InlineData(" 30 ,5", 30)]
+    public void Age_ListValue_FirstValueCounts(string age, int expected)
+    {
+        var time = new ManualTime();
+
+        var freshness = Freshness.Compute(CacheControl.Parse("max-age=10000"), 200, time.Now, default, new StringValues(age), time.Now, time.Now, Policy)!.Value;
+
+        Assert.Equal(expected, (int)freshness.InitialAge.TotalSeconds);
+    }
+
+    [Theory]
+    [InlineData("Sun, 06 Nov 1994 08:49:37 GMT")]
+    [InlineData("Sunday, 06-Nov-94 08:49:37 GMT")]
+    [InlineData("Sun Nov  6 08:49:37 1994")]
+    [InlineData("Sun, 06 Nov 1994 08:49:37 gmt")]
+    public void Expires_EveryHttpDateFormat_Accepted(string expires)
+    {
+        var date = new DateTimeOffset(1994, 11, 6, 8, 48, 37, TimeSpan.Zero);
+
+        var freshness = Freshness.Compute(CacheControl.Parse(""), 200, date, new StringValues(expires), default, date, date, Policy)!.Value;
+
+        Assert.Equal(60, (int)freshness.Lifetime.TotalSeconds);
+    }
+
     [Fact]
     public void OverrideTtl_ReplacesTheBackendsFreshness()
     {

@@ -25,7 +25,7 @@ public class RateLimitKeyTests
         return context;
     }
 
-    private static Caller Jwt(params Claim[] claims) => new(new ClaimsIdentity(claims, "jwt", "sub", "roles"));
+    private static Caller Jwt(params Claim[] claims) => new(new ClaimsIdentity(claims, "jwt", "sub", "roles"), "corp");
 
     [Fact]
     public void Consumer_IsTheApiKeyConsumer_ElseTheTokenSubject()

@@ -191,6 +191,76 @@ public class CachePoisoningTests
         Assert.Equal(2, backend.Count("/me"));
     }
 
+    private static string JwtConfig(CachingBackend backend, TestIdentityProvider idp) => $$"""
+        consumers:
+          alice: { apiKeys: ["{{Hash("key-alice")}}"] }
+        identityProviders:
+          corp: { issuer: "{{idp.Issuer}}", audiences: ["urn:gateway"] }
+        services:
+          s: { targets: ["{{backend.Url}}"] }
+        routes:
+          - name: me
+            match: { path: "/me" }
+            service: s
+            auth: { providers: [apiKey, corp] }
+            cache: { ttl: 60s, keyByConsumer: true }
+        """;
+
+    private static async Task<HttpResponseMessage> SendAsync(TestGateway gateway, string path, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return await gateway.Client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task KeyByConsumer_TokenWithoutSubjectOrConsumer_NeitherStoredNorServed()
+    {
+        await using var idp = await TestIdentityProvider.StartAsync();
+        await using var backend = await CachingBackend.StartAsync();
+
+        // The backend tells callers apart by their token, and sends no Cache-Control (the route's ttl would apply).
+        backend.Handle("/me", context => context.Response.WriteAsync("data of " + context.Request.Headers.Authorization.ToString()[^8..]));
+        await using var gateway = await TestGateway.StartAsync(JwtConfig(backend, idp));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var svcA = await idp.SignAsync(new { iss = idp.Issuer, aud = "urn:gateway", client_id = "svc-a", iat = now, exp = now + 600 });
+        var svcB = await idp.SignAsync(new { iss = idp.Issuer, aud = "urn:gateway", client_id = "svc-b", iat = now, exp = now + 600 });
+
+        using var a = await SendAsync(gateway, "/me", ("Authorization", "Bearer " + svcA));
+        using var b = await SendAsync(gateway, "/me", ("Authorization", "Bearer " + svcB));
+        using var aAgain = await SendAsync(gateway, "/me", ("Authorization", "Bearer " + svcA));
+
+        Assert.Equal(HttpStatusCode.OK, b.StatusCode);
+        Assert.Equal("data of " + svcB[^8..], await b.Content.ReadAsStringAsync());
+        Assert.Equal("data of " + svcA[^8..], await aAgain.Content.ReadAsStringAsync());
+        Assert.Equal("Gatehouse; fwd=bypass; detail=no-consumer", a.Headers.GetValues("Cache-Status").Single());
+        Assert.Equal(3, backend.Count("/me"));
+    }
+
+    [Fact]
+    public async Task KeyByConsumer_ApiKeyConsumerAndTokenSubjectOfTheSameName_NeverShareAnEntry()
+    {
+        await using var idp = await TestIdentityProvider.StartAsync();
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Handle("/me", context => context.Response.WriteAsync(context.Request.Headers.Authorization.Count > 0 ? "token alice" : "api-key alice"));
+        await using var gateway = await TestGateway.StartAsync(JwtConfig(backend, idp));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var token = await idp.SignAsync(new { iss = idp.Issuer, aud = "urn:gateway", sub = "alice", iat = now, exp = now + 600 });
+
+        var byKey = await GetAsync(gateway, "/me", ("X-Api-Key", "key-alice"));
+        var byToken = await GetAsync(gateway, "/me", ("Authorization", "Bearer " + token));
+        var byTokenAgain = await GetAsync(gateway, "/me", ("Authorization", "Bearer " + token));
+
+        Assert.Equal("api-key alice", byKey);
+        Assert.Equal("token alice", byToken);
+        Assert.Equal("token alice", byTokenAgain);
+        Assert.Equal(2, backend.Count("/me"));
+    }
+
     [Fact]
     public async Task AuthenticatedResponse_MarkedPublic_SharedAsTheBackendAllows()
     {
@@ -205,6 +275,50 @@ public class CachePoisoningTests
         Assert.Equal("the same for everyone", bob);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Equal(1, backend.Count("/me"));
+    }
+
+    public static TheoryData<string, string, string[], bool> CredentialRows() => new()
+    {
+        // route cache, credential header ("Name: value"), response headers, stored and served to the next caller
+        { "{ ttl: 60s }", "Cookie: session=victim", [], false },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: max-age=60"], false },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: public"], false },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: public, max-age=60"], true },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: s-maxage=60"], true },
+        { "{ ttl: 60s }", "Cookie: session=victim", ["Cache-Control: max-age=60, must-revalidate"], true },
+        { "{ ttl: 60s, overrideTtl: true }", "Cookie: session=victim", [], false },
+        { "{ ttl: 60s }", "Authorization: Bearer victim", ["Cache-Control: max-age=60, must-revalidate"], true },
+        { "{ ttl: 60s }", "Authorization: Bearer victim", ["Cache-Control: public"], false },
+        { "{ ttl: 60s }", "X-Auth-Token: victim", [], true },
+        { "{ ttl: 60s, credentialHeaders: [X-Auth-Token] }", "X-Auth-Token: victim", [], false },
+        { "{ ttl: 60s, credentialHeaders: [x-auth-token] }", "X-Auth-Token: victim", ["Cache-Control: max-age=60"], false },
+        { "{ ttl: 60s, credentialHeaders: [X-Auth-Token] }", "X-Auth-Token: victim", ["Cache-Control: public, max-age=60"], true },
+    };
+
+    /// <summary>RFC 9111 3.5 for every credential, not only Authorization: stored only when the backend says it may be shared.</summary>
+    [Theory]
+    [MemberData(nameof(CredentialRows))]
+    public async Task RequestWithCredentials_StoredOnlyWhenTheBackendAllowsSharing(string cache, string credential, string[] responseHeaders, bool shared)
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        var name = credential[..credential.IndexOf(':')];
+        backend.Handle("/account", context =>
+        {
+            foreach (var header in responseHeaders)
+            {
+                context.Response.Headers.Append(header[..header.IndexOf(':')], header[(header.IndexOf(':') + 2)..]);
+            }
+
+            return context.Response.WriteAsync("page of " + (context.Request.Headers[name].ToString() is { Length: > 0 } v ? v : "nobody"));
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend, cache));
+
+        var victim = await GetAsync(gateway, "/account", (name, credential[(name.Length + 2)..]));
+        var other = await GetAsync(gateway, "/account");
+
+        Assert.Equal("page of " + credential[(name.Length + 2)..], victim);
+        Assert.Equal(shared ? victim : "page of nobody", other);
+        Assert.Equal(shared ? 1 : 2, backend.Count("/account"));
     }
 
     [Fact]

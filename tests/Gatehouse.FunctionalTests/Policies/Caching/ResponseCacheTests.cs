@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.FunctionalTests.Common;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.FunctionalTests.Policies.Caching;
 
@@ -134,6 +135,59 @@ public class ResponseCacheTests
         (await gateway.Client.PostAsync("/r", new StringContent("a"))).Dispose();
 
         Assert.Equal(2, backend.Count("/r"));
+    }
+
+    [Theory]
+    [InlineData("POST", 201, true)]
+    [InlineData("PUT", 200, true)]
+    [InlineData("DELETE", 204, true)]
+    [InlineData("PATCH", 303, true)]
+    [InlineData("PURGE", 200, true)]
+    [InlineData("POST", 500, false)]
+    [InlineData("POST", 404, false)]
+    [InlineData("OPTIONS", 200, false)]
+    public async Task UnsafeRequest_Succeeded_InvalidatesTheUrlAndItsLocations(string method, int status, bool invalidated)
+    {
+        await using var backend = await CachingBackend.StartAsync();
+        var gatewayUrl = "";
+        backend.Handle("/items", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            if (!HttpMethods.IsGet(context.Request.Method))
+            {
+                context.Response.StatusCode = status;
+                context.Response.Headers.Location = "/items/7";
+                context.Response.Headers.ContentLocation = gatewayUrl + "items/8";
+                return Task.CompletedTask;
+            }
+
+            var body = "list " + backend.Count("/items");
+            context.Response.ContentLength = body.Length;
+            return context.Response.WriteAsync(body);
+        });
+        backend.Answer("/items/7", "seven {n}", 200, ("Cache-Control", "max-age=60"));
+        backend.Answer("/items/8", "eight {n}", 200, ("Cache-Control", "max-age=60"));
+        backend.Answer("/other", "other {n}", 200, ("Cache-Control", "max-age=60"));
+        await using var gateway = await TestGateway.StartAsync(Config(backend));
+        gatewayUrl = gateway.Url.ToString();
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = gateway.Url };
+        foreach (var path in new[] { "/items", "/items/7", "/items/8", "/other" })
+        {
+            Assert.Contains("stored", (await client.GetAsync(path)).Headers.GetValues("Cache-Status").Single(), StringComparison.Ordinal);
+        }
+
+        using var unsafeResponse = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), "/items"));
+        var list = await client.GetStringAsync("/items");
+        var seven = await client.GetStringAsync("/items/7");
+        var eight = await client.GetStringAsync("/items/8");
+        var other = await client.GetStringAsync("/other");
+
+        Assert.Equal(status, (int)unsafeResponse.StatusCode);
+        Assert.Equal(invalidated ? 3 : 2, backend.Count("/items"));
+        Assert.Equal(invalidated ? "seven 2" : "seven 1", seven);
+        Assert.Equal(invalidated ? "eight 2" : "eight 1", eight);
+        Assert.Equal("other 1", other);
+        Assert.Equal(invalidated ? "list 3" : "list 1", list);
     }
 
     [Fact]
