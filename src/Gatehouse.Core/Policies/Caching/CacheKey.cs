@@ -9,9 +9,10 @@ namespace Gatehouse.Policies.Caching;
 /// (sorted) or the whole sorted query, the keyed request headers, and the consumer (qualified by the provider that
 /// authenticated it) when the route keys by consumer.
 /// Nothing else of the request reaches the key, and a request carrying an input that could change the backend's
-/// answer without being keyed (an unkeyed query parameter, a URL-override header, no consumer on a route keyed by
-/// consumer) bypasses the cache altogether:
-/// that is what makes cache poisoning through unkeyed inputs impossible here.
+/// answer without being keyed (an unkeyed query parameter, a URL-override header the operator kept, a body on a GET,
+/// no consumer on a route keyed by consumer) bypasses the cache altogether. Headers a backend might also answer by
+/// (X-Forwarded-Port, X-Host, ...) are removed before routing (<c>RequestHeaderFilter</c>); a backend that answers by
+/// any other unkeyed header needs it in <c>varyBy.headers</c> or a Vary.
 /// </summary>
 /// <remarks>Written into a caller-supplied buffer so that a hit can be looked up without allocating a string.</remarks>
 internal static class CacheKey
@@ -34,6 +35,13 @@ internal static class CacheKey
         length = 0;
         var request = context.Request;
         var headers = request.Headers;
+
+        // A GET or HEAD with a body (fat GET): a backend that reads it answers by something the key does not hold.
+        if (request.ContentLength is > 0 || headers.TransferEncoding.Count > 0)
+        {
+            return false;
+        }
+
         foreach (var name in OverrideHeaders)
         {
             if (headers.ContainsKey(name))

@@ -95,6 +95,29 @@ public class CachePoisoningTests
     }
 
     [Fact]
+    public async Task GetWithABody_BypassesTheCache_VictimGetsThePageOfTheUrl()
+    {
+        // Fat GET: a backend (many frameworks) that reads a GET's body answers by it, but the body is not keyed.
+        await using var backend = await CachingBackend.StartAsync();
+        backend.Handle("/search", async context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60";
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            await context.Response.WriteAsync(body.Length > 0 ? "results for " + body : "all results");
+        });
+        await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
+
+        using var fat = new HttpRequestMessage(HttpMethod.Get, "/search") { Content = new StringContent("<script>evil</script>") };
+        using var attacker = await gateway.Client.SendAsync(fat);
+        var victim = await GetAsync(gateway, "/search");
+
+        Assert.Equal("results for <script>evil</script>", await attacker.Content.ReadAsStringAsync());
+        Assert.Equal("all results", victim);
+        Assert.Equal(2, backend.Count("/search"));
+    }
+
+    [Fact]
     public async Task UnkeyedQueryParameter_BypassesTheCache_VictimGetsTheCleanPage()
     {
         await using var backend = await CachingBackend.StartAsync();
