@@ -61,6 +61,13 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
             return (introspected, introspectedCaller, introspected == Outcome.Invalid ? "inactive" : null);
         }
 
+        // RFC 7515 4.1.11: a recipient must refuse a token whose crit names an extension it does not understand, and
+        // Gatehouse understands none (IdentityModel ignores crit). Read before any key is fetched or signature checked.
+        if (HasCriticalHeader(token.AsSpan(0, token.IndexOf('.'))))
+        {
+            return (Outcome.Invalid, null, "crit header (no JWS extensions are supported), or a header that is not JSON");
+        }
+
         var signingKeys = await keys.GetAsync(cancellationToken);
         if (signingKeys is null)
         {
@@ -94,6 +101,49 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
         var caller = new Caller(result.ClaimsIdentity);
         _validated[token] = (caller, until);
         return (Outcome.Valid, caller, null);
+    }
+
+    /// <summary>
+    /// The protected header (base64url JSON) has a top-level <c>crit</c> member, however spelled in JSON
+    /// (<c>"cr\u0069t"</c> too) and whatever its value. A header that is not base64url JSON counts as critical: the
+    /// token is refused either way, and the handler would refuse it anyway.
+    /// </summary>
+    internal static bool HasCriticalHeader(ReadOnlySpan<char> encodedHeader)
+    {
+        byte[] json;
+        try
+        {
+            json = System.Buffers.Text.Base64Url.DecodeFromChars(encodedHeader);
+        }
+        catch (FormatException)
+        {
+            return true;
+        }
+
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return true;
+            }
+
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("crit"u8))
+                {
+                    return true;
+                }
+
+                reader.Skip();
+            }
+
+            return false;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return true;
+        }
     }
 
     private TokenValidationParameters Parameters(IReadOnlyList<SecurityKey> signingKeys) => new()
