@@ -7,14 +7,17 @@ namespace Gatehouse.Policies.Authentication;
 
 /// <summary>
 /// Validates a bearer JWT against one identity provider: signature, algorithm allow-list, iss, aud, exp, nbf.
-/// A validated token is remembered (keyed by the token itself) until its <c>exp</c> or for <c>keyRefresh</c>,
-/// whichever is sooner, so a key removed from the JWKS still stops validating within <c>keyRefresh</c>: measured in
+/// A validated token is remembered (keyed by the token itself) until its <c>exp</c> or until the keys that validated
+/// it are due for a refresh (at least a second), whichever is sooner, so a key removed from the JWKS stops validating
+/// within about <c>keyRefresh</c> + 1 s: measured in
 /// bench/, RSA verification on every request cost 60% of the throughput of a JWT route. The cache is bounded:
 /// when full it is emptied (only valid tokens get in, so filling it takes that many valid tokens).
 /// </summary>
 internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions options, TimeProvider time, TokenIntrospector? introspector)
 {
     internal const int MaxCachedTokens = 10_000;
+
+    private static readonly TimeSpan StaleKeysCacheFor = TimeSpan.FromSeconds(1);
 
     /// <summary>The identity provider's name, for logs.</summary>
     public string Provider => options.Name;
@@ -74,12 +77,12 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
             return (Outcome.KeysUnavailable, null, "the identity provider's keys cannot be fetched");
         }
 
-        var result = await Handler.ValidateTokenAsync(token, Parameters(signingKeys));
+        var result = await Handler.ValidateTokenAsync(token, Parameters(signingKeys.Keys));
         if (!result.IsValid && result.Exception is SecurityTokenSignatureKeyNotFoundException && await keys.RefreshForUnknownKeyAsync(cancellationToken))
         {
             // A freshly rotated key: its first token validates, no 401.
             signingKeys = await keys.GetAsync(cancellationToken) ?? signingKeys;
-            result = await Handler.ValidateTokenAsync(token, Parameters(signingKeys));
+            result = await Handler.ValidateTokenAsync(token, Parameters(signingKeys.Keys));
         }
 
         if (!result.IsValid)
@@ -87,7 +90,12 @@ internal sealed class JwtValidator(OidcSigningKeys keys, IdentityProviderOptions
             return (Outcome.Invalid, null, result.Exception?.GetType().Name);
         }
 
-        var until = now + options.KeyRefresh;
+        // Not past the keys' own refresh: keys that are due are still used while they are refetched in the background,
+        // and a token they validated must not outlive them by another keyRefresh (review I1). At least a second, though
+        // (or keyRefresh if shorter): with the IdP down the keys stay due, and every request would verify RSA again.
+        var floor = now + (options.KeyRefresh < StaleKeysCacheFor ? options.KeyRefresh : StaleKeysCacheFor);
+        var until = signingKeys.FetchedAt + options.KeyRefresh;
+        until = until < floor ? floor : until > now + options.KeyRefresh ? now + options.KeyRefresh : until;
         if (result.SecurityToken is JsonWebToken { ValidTo: var validTo } && validTo != DateTime.MinValue && validTo < until.UtcDateTime)
         {
             until = new DateTimeOffset(validTo, TimeSpan.Zero);
