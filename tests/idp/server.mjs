@@ -1,7 +1,8 @@
 // Test-only OpenID Connect provider for Gatehouse's functional tests: oidc-provider (OpenID certified) on
 // 127.0.0.1, client_credentials with JWT (urn:gateway) and opaque (urn:opaque) access tokens, introspection,
-// revocation, and test-only endpoints: rotate the signing key, drop old keys, and sign arbitrary claims with
-// the current key (for expired, not-yet-valid, wrong-issuer and wrong-audience tokens). Prints "listening PORT".
+// revocation, and test-only endpoints: rotate the signing key, drop old keys, sign arbitrary claims with
+// the current key (for expired, not-yet-valid, wrong-issuer and wrong-audience tokens), and overwrite members of
+// the introspection answers (an active token reported with a past exp, a non-string aud). Prints "listening PORT".
 import http from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { SignJWT, importJWK } from 'jose';
@@ -14,7 +15,24 @@ const newKey = () => {
 
 let keys = [newKey()];
 let handler = (req, res) => { res.statusCode = 503; res.end(); };
+// Members merged into every introspection answer (an IdP whose clock or data disagree with the gateway's).
+let introspectionPatch = null;
 const server = http.createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/test/introspection-patch') {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => { introspectionPatch = JSON.parse(body); res.end(); });
+    return;
+  }
+  if (introspectionPatch && req.method === 'POST' && req.url === '/token/introspection') {
+    const end = res.end.bind(res);
+    res.end = (chunk, ...rest) => {
+      if (!chunk || res.statusCode !== 200) return end(chunk, ...rest);
+      const answer = JSON.stringify({ ...JSON.parse(chunk.toString()), ...introspectionPatch });
+      res.setHeader('Content-Length', Buffer.byteLength(answer));
+      return end(answer);
+    };
+  }
   if (req.method === 'POST' && req.url === '/test/rotate') {
     keys = [newKey(), ...keys];
     build();
@@ -27,7 +45,9 @@ const server = http.createServer((req, res) => {
     req.on('end', async () => {
       const { header, claims } = JSON.parse(body);
       const key = await importJWK(keys[0], 'RS256');
-      const jwt = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: keys[0].kid, ...header }).sign(key);
+      const jwt = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: keys[0].kid, ...header })
+        // jose refuses to sign a crit it does not know of unless told to: the gateway's handling of crit is under test.
+        .sign(key, Array.isArray(header?.crit) ? { crit: Object.fromEntries(header.crit.map((name) => [name, true])) } : undefined);
       res.end(jwt);
     });
     return;

@@ -5,15 +5,19 @@ using Gatehouse.Configuration;
 using Gatehouse.Errors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Admin;
 
 /// <summary>
-/// The admin listener's bearer token (<c>admin.token</c>). Installed as middleware in front of every admin endpoint,
-/// so an endpoint someone adds later is protected unless it says otherwise (<see cref="Anonymous"/>): only the
+/// The admin listener's bearer token (<c>admin.token</c>) and its guard against browsers (<see cref="AdminRequestGuard"/>:
+/// Host, Origin, body type). Installed as middleware in front of every admin endpoint, so an endpoint someone adds
+/// later is protected unless it says otherwise (<see cref="Anonymous"/>, which skips the token only): only the
 /// liveness and readiness probes and the dashboard's static page (which holds no data) are.
 /// </summary>
-internal static class AdminAuth
+internal static partial class AdminAuth
 {
     public const int MinTokenLength = 16;
 
@@ -33,10 +37,18 @@ internal static class AdminAuth
     /// </summary>
     public static void Use(IApplicationBuilder admin, GatewayState state, bool listenerIsLoopback)
     {
+        var logger = admin.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Admin");
         admin.Use((context, next) =>
         {
             context.Response.Headers.CacheControl = "no-store";
-            var token = state.Current.Options.Admin.Token;
+            var options = state.Current.Options.Admin;
+            var token = options.Token;
+            if (Refusal(context, options) is { } refusal)
+            {
+                LogRefused(logger, refusal.Problem.Slug);
+                return ProblemWriter.WriteAsync(context, refusal.Problem, refusal.Detail);
+            }
+
             if ((token is null && listenerIsLoopback) || context.GetEndpoint()?.Metadata.GetMetadata<AnonymousAdminEndpoint>() is not null)
             {
                 return next(context);
@@ -55,6 +67,43 @@ internal static class AdminAuth
                 wwwAuthenticate: presented is null ? Challenge : InvalidTokenChallenge);
         });
     }
+
+    /// <summary>
+    /// Requests a browser page could make against the operator (<see cref="AdminRequestGuard"/>), checked before the
+    /// token. The Host is checked only without a token: a bearer token is not ambient, so neither a rebinding page
+    /// nor a cross-site one can present it, and a token-protected listener is reached by names and addresses
+    /// (probes, scrapers) that no list here would know. The state-changing checks cost nothing and apply always.
+    /// </summary>
+    private static (GatewayProblem Problem, string Detail)? Refusal(HttpContext context, AdminOptions options)
+    {
+        var request = context.Request;
+        var host = request.Headers.Host.ToString();
+        if (options.Token is null && !AdminRequestGuard.IsAllowedHost(host, context.Connection.LocalIpAddress, context.Connection.LocalPort, options.AllowedHosts))
+        {
+            return (GatewayProblem.HostNotAllowed, "the admin listener has no token and answers only to its own address, localhost, 127.0.0.1, [::1] (with its port) and admin.allowedHosts");
+        }
+
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+        {
+            return null;
+        }
+
+        var origin = request.Headers.Origin;
+        if (origin.Count > 1 || AdminRequestGuard.IsCrossSite(origin.ToString(), origin.Count == 1, request.Headers["Sec-Fetch-Site"].ToString(), host))
+        {
+            return (GatewayProblem.CrossSiteRequest, "state-changing admin requests are refused from other sites (Origin, Sec-Fetch-Site)");
+        }
+
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true && !AdminRequestGuard.IsJson(request.ContentType))
+        {
+            return (GatewayProblem.UnsupportedMediaType, "an admin request body must be 'Content-Type: application/json'");
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(EventId = Observability.LogEvents.AdminRequestRefused, Level = LogLevel.Warning, Message = "Admin request refused ({Problem}): a browser page on another site or name may be trying to use the admin API")]
+    private static partial void LogRefused(ILogger logger, string problem);
 
     private static string? Presented(string authorization) =>
         authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..].Trim() : null;

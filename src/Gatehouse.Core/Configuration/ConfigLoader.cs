@@ -17,7 +17,7 @@ public static class ConfigLoader
     private static readonly string[] RootKeys = ["$schema", "listen", "admin", "limits", "trustedProxies", "forwardedHeader", "ipFilter", "deny", "pathNormalization", "requestHeaders", "identityProviders", "consumers", "apiKey", "auth", "redis", "rateLimits", "cache", "services", "routes", "observability"];
     private static readonly string[] ListenKeys = ["url", "protocols", "certificate"];
     private static readonly string[] CertificateKeys = ["path", "keyPath", "password"];
-    private static readonly string[] AdminKeys = ["listen", "token"];
+    private static readonly string[] AdminKeys = ["listen", "token", "allowedHosts"];
     private static readonly string[] ServiceKeys = ["targets", "loadBalancing", "healthCheck", "timeout", "httpVersion", "retry", "circuitBreaker", "maxConcurrentRequests", "protocol", "grpc", "tls"];
     private static readonly string[] TargetKeys = ["url", "healthUrl"];
     private static readonly string[] HealthKeys = ["path", "interval", "timeout", "unhealthyAfter", "passive", "reactivationPeriod", "whenAllUnhealthy", "ejectAfterFailures"];
@@ -165,7 +165,7 @@ public static class ConfigLoader
             Listen = ReadListen(reader),
             Admin = adminReader is null
                 ? new AdminOptions()
-                : new AdminOptions { Position = adminReader.Position, KeyPositions = adminReader.KeyPositions, Listen = adminReader.String("listen") ?? new AdminOptions().Listen, Token = adminReader.String("token") },
+                : new AdminOptions { Position = adminReader.Position, KeyPositions = adminReader.KeyPositions, Listen = adminReader.String("listen") ?? new AdminOptions().Listen, Token = adminReader.String("token"), AllowedHosts = adminReader.StringList("allowedHosts") ?? [] },
             Limits = limitsReader is null ? RequestLimitsOptions.Defaults : RequestLimitsOptions.Read(limitsReader, RequestLimitsOptions.Defaults),
             TrustedProxies = reader.StringList("trustedProxies") ?? [],
             ForwardedHeader = reader.Enum("forwardedHeader", ForwardedHeaderNames) ?? ForwardedHeader.XForwardedFor,

@@ -138,10 +138,19 @@ public sealed record AdminOptions : ConfigSection
     /// </summary>
     public string? Token { get; init; }
 
+    /// <summary>
+    /// Further names the token-less admin listener answers to, as <c>HOST</c> (with the listener's port) or
+    /// <c>HOST:PORT</c> (exactly, e.g. the local end of an SSH tunnel). Default none: without a token the listener
+    /// answers only to its own address, <c>localhost</c>, <c>127.0.0.1</c> and <c>[::1]</c> with its port, so a
+    /// DNS-rebinding page cannot read it. Not consulted when <see cref="Token"/> is set (the token is the guard).
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
     // Records print every member; the token must never reach a log line or an exception message.
     protected override bool PrintMembers(System.Text.StringBuilder builder)
     {
-        builder.Append("Listen = ").Append(Listen).Append(", Token = ").Append(Token is null ? "null" : "***");
+        builder.Append("Listen = ").Append(Listen).Append(", Token = ").Append(Token is null ? "null" : "***")
+            .Append(", AllowedHosts = [").Append(string.Join(", ", AllowedHosts)).Append(']');
         return true;
     }
 }

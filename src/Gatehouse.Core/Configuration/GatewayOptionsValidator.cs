@@ -108,6 +108,14 @@ internal static class GatewayOptionsValidator
             {
                 diagnostics.Error(options.Admin.PositionOf("token"), $"admin.token must be at least {Admin.AdminAuth.MinTokenLength} characters (a random one: openssl rand -hex 32)");
             }
+
+            foreach (var host in options.Admin.AllowedHosts)
+            {
+                if (!Admin.AdminRequestGuard.IsValidAllowedHost(host))
+                {
+                    diagnostics.Error(options.Admin.PositionOf("allowedHosts"), $"admin.allowedHosts entry '{host}' must be a host name or IP address, optionally with :PORT (e.g. admin.internal, localhost:8443, [::1]:9000); no scheme, path or wildcard");
+                }
+            }
         }
     }
 

@@ -31,6 +31,9 @@ internal sealed class GatewayProblem
     public static readonly GatewayProblem NoHealthyTarget = new("no-healthy-target", 503, "No healthy backend target");
     public static readonly GatewayProblem GatewayTimeout = new("gateway-timeout", 504, "The backend did not answer in time");
     public static readonly GatewayProblem CircuitOpen = new("circuit-open", 503, "The service is failing and is not called for now");
+    public static readonly GatewayProblem HostNotAllowed = new("host-not-allowed", 403, "The admin listener does not answer to this host name");
+    public static readonly GatewayProblem CrossSiteRequest = new("cross-site-request", 403, "Cross-site requests to the admin API are refused");
+    public static readonly GatewayProblem UnsupportedMediaType = new("unsupported-media-type", 415, "The request body must be application/json");
     public static readonly GatewayProblem ServiceOverloaded = new("service-overloaded", 503, "The service has too many requests in flight");
 
     private GatewayProblem(string slug, int status, string title)

@@ -71,4 +71,7 @@ internal static class LogEvents
 
     // Observability 80xx: the access log.
     public const int AccessLogWriteFailed = 8001;
+
+    // Admin listener 90xx.
+    public const int AdminRequestRefused = 9001;
 }

@@ -128,6 +128,10 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>Members the IdP merges into every introspection answer from now on (its real answer otherwise).</summary>
+    public async Task PatchIntrospectionAsync(string json) =>
+        (await _http.PostAsync(Issuer + "/test/introspection-patch", new StringContent(json))).EnsureSuccessStatusCode();
+
     public async Task<string> RotateKeyAsync() => await (await _http.PostAsync(Issuer + "/test/rotate", null)).Content.ReadAsStringAsync();
 
     public async Task DropOldKeysAsync() => (await _http.PostAsync(Issuer + "/test/drop-old", null)).EnsureSuccessStatusCode();

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Extensions;
 
 namespace Gatehouse.Policies.Authentication;
 
@@ -24,28 +23,64 @@ internal sealed class IdentityHeadersMiddleware(RequestDelegate next, IdentityPo
             headers.Remove(header);
         }
 
-        if (identity.ApiKey.QueryParameter is { } parameter && context.Request.Query.ContainsKey(parameter))
+        if (identity.ApiKey.QueryParameter is { } parameter && context.Request.QueryString.Value is { Length: > 1 } query)
         {
-            context.Request.QueryString = WithoutParameter(context.Request.Query, parameter);
+            var without = WithoutParameter(query, parameter);
+            if (!ReferenceEquals(without, query))
+            {
+                context.Request.QueryString = without.Length == 0 ? QueryString.Empty : new QueryString(without);
+            }
         }
 
         return next(context);
     }
 
-    private static QueryString WithoutParameter(IQueryCollection query, string parameter)
+    /// <summary>
+    /// <paramref name="query"/> (with its <c>?</c>) without every parameter named <paramref name="parameter"/> as
+    /// <see cref="HttpRequest.Query"/> reads names (percent- and <c>+</c>-decoded, case-insensitive), since that is
+    /// how authentication found the key: <c>API_KEY</c> and <c>api%5Fkey</c> are the same parameter. The same
+    /// instance when there is none (nothing allocated: this runs on every route of a config that uses identity); the
+    /// other parameters are kept as sent, never re-encoded.
+    /// </summary>
+    internal static string WithoutParameter(string query, string parameter)
     {
-        var builder = new QueryBuilder();
-        foreach (var (name, values) in query)
+        var text = query.AsSpan(1);
+        if (text.IndexOfAny('%', '+') < 0 && !text.Contains(parameter, StringComparison.OrdinalIgnoreCase))
         {
-            if (!string.Equals(name, parameter, StringComparison.Ordinal))
+            return query;
+        }
+
+        System.Text.StringBuilder? kept = null;
+        foreach (var range in text.Split('&'))
+        {
+            var segment = text[range];
+            var equals = segment.IndexOf('=');
+            if (IsNamed(equals < 0 ? segment : segment[..equals], parameter))
             {
-                foreach (var value in values)
+                if (kept is null)
                 {
-                    builder.Add(name, value ?? "");
+                    // Everything before the first removed parameter, as sent, without its trailing '&'.
+                    var start = 1 + range.Start.GetOffset(text.Length);
+                    kept = new System.Text.StringBuilder(query.Length).Append(query.AsSpan(0, start > 1 ? start - 1 : start));
                 }
+            }
+            else if (kept is not null)
+            {
+                (kept.Length > 1 ? kept.Append('&') : kept).Append(segment);
             }
         }
 
-        return builder.ToQueryString();
+        return kept is null ? query : kept.Length <= 1 ? "" : kept.ToString();
+    }
+
+    private static bool IsNamed(ReadOnlySpan<char> name, string parameter)
+    {
+        if (name.IndexOfAny('%', '+') < 0)
+        {
+            return name.Equals(parameter, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var decoded = Uri.UnescapeDataString(name.ToString().Replace('+', ' '));
+        return decoded.Equals(parameter, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -54,8 +54,7 @@ internal sealed partial class TokenIntrospector(IdentityProviderOptions options,
         using (answer)
         {
             var root = answer.RootElement;
-            var active = root.TryGetProperty("active", out var a) && a.ValueKind == JsonValueKind.True && AudienceMatches(root);
-            if (!active)
+            if (!IsActive(root, now, options.ClockSkew, options.Audiences, out var expires))
             {
                 Remember(token, null, now + introspection.NegativeCacheFor);
                 return (JwtValidator.Outcome.Invalid, null);
@@ -76,9 +75,9 @@ internal sealed partial class TokenIntrospector(IdentityProviderOptions options,
 
             var caller = new Caller(new ClaimsIdentity(claims, "introspection", "sub", "roles"), _callerSource);
             var until = now + introspection.CacheFor;
-            if (root.TryGetProperty("exp", out var exp) && exp.TryGetInt64(out var seconds) && DateTimeOffset.FromUnixTimeSeconds(seconds) < until)
+            if (expires < until)
             {
-                until = DateTimeOffset.FromUnixTimeSeconds(seconds);
+                until = expires.Value;
             }
 
             Remember(token, caller, until);
@@ -86,16 +85,77 @@ internal sealed partial class TokenIntrospector(IdentityProviderOptions options,
         }
     }
 
-    private bool AudienceMatches(JsonElement root)
+    /// <summary>
+    /// The answer lets the token through: <c>active</c> is JSON <c>true</c>; <c>exp</c>, when present, is a number
+    /// later than now less the clock skew, and <c>nbf</c> one no later than now plus the skew (an IdP may answer
+    /// <c>active</c> from its own clock or data; a time that is not a number is not believed); and <c>aud</c>, when
+    /// present, names one of <paramref name="audiences"/> (a string, or an array in which only strings can match).
+    /// <paramref name="expires"/> is the <c>exp</c> read, for the cache. Never throws on the answer's shape.
+    /// </summary>
+    internal static bool IsActive(JsonElement root, DateTimeOffset now, TimeSpan skew, IReadOnlyList<string> audiences, out DateTimeOffset? expires)
+    {
+        expires = null;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.True)
+        {
+            return false;
+        }
+
+        if (root.TryGetProperty("exp", out var exp))
+        {
+            if (!TryReadTime(exp, out var expiry) || expiry <= now - skew)
+            {
+                return false;
+            }
+
+            expires = expiry;
+        }
+
+        if (root.TryGetProperty("nbf", out var nbf) && (!TryReadTime(nbf, out var notBefore) || notBefore > now + skew))
+        {
+            return false;
+        }
+
+        return AudienceMatches(root, audiences);
+    }
+
+    private static bool AudienceMatches(JsonElement root, IReadOnlyList<string> audiences)
     {
         if (!root.TryGetProperty("aud", out var aud))
         {
             return true;
         }
 
-        return aud.ValueKind == JsonValueKind.Array
-            ? aud.EnumerateArray().Any(v => options.Audiences.Contains(v.GetString() ?? ""))
-            : options.Audiences.Contains(aud.GetString() ?? "");
+        if (aud.ValueKind == JsonValueKind.String)
+        {
+            return audiences.Contains(aud.GetString()!);
+        }
+
+        if (aud.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var value in aud.EnumerateArray())
+            {
+                if (value.ValueKind == JsonValueKind.String && audiences.Contains(value.GetString()!))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A NumericDate (RFC 7519 2: seconds since the epoch, possibly fractional), clamped to what <see cref="DateTimeOffset"/> holds.</summary>
+    private static bool TryReadTime(JsonElement value, out DateTimeOffset time)
+    {
+        time = default;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || !double.IsFinite(seconds))
+        {
+            return false;
+        }
+
+        const double MaxSeconds = 253_402_300_799; // 9999-12-31T23:59:59Z
+        time = seconds <= 0 ? DateTimeOffset.UnixEpoch : seconds >= MaxSeconds ? DateTimeOffset.MaxValue : DateTimeOffset.UnixEpoch.AddSeconds(seconds);
+        return true;
     }
 
     private void Remember(string token, Caller? caller, DateTimeOffset until)

@@ -14,10 +14,24 @@ public class OidcSigningKeysTests
     {
         public int JwksFetches;
 
+        public int DiscoveryAttempts;
+
         public bool Down { get; set; }
 
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        /// <summary>While set, discovery requests wait for it (an IdP that accepts connections and does not answer).</summary>
+        public TaskCompletionSource? Hang { get; set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (request.RequestUri!.AbsolutePath.EndsWith("openid-configuration", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref DiscoveryAttempts);
+                if (Hang is { } hang)
+                {
+                    await hang.Task.WaitAsync(cancellationToken);
+                }
+            }
+
             if (Down)
             {
                 throw new HttpRequestException("connection refused");
@@ -25,14 +39,14 @@ public class OidcSigningKeysTests
 
             if (request.RequestUri!.AbsolutePath.EndsWith("openid-configuration", StringComparison.Ordinal))
             {
-                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"jwks_uri\":\"http://idp.test/jwks\"}") });
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"jwks_uri\":\"http://idp.test/jwks\"}") };
             }
 
             Interlocked.Increment(ref JwksFetches);
             using var rsa = RSA.Create(2048);
             var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.ExportParameters(false)) { KeyId = Guid.NewGuid().ToString() });
             var json = $"{{\"keys\":[{{\"kty\":\"RSA\",\"use\":\"sig\",\"alg\":\"RS256\",\"kid\":\"{jwk.Kid}\",\"n\":\"{jwk.N}\",\"e\":\"{jwk.E}\"}}]}}";
-            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json) });
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json) };
         }
     }
 
@@ -72,12 +86,77 @@ public class OidcSigningKeysTests
         time.Now += TimeSpan.FromSeconds(30);
         Assert.Same(first, await keys.GetAsync(CancellationToken.None));
         time.Now += TimeSpan.FromSeconds(31);
-        var second = await keys.GetAsync(CancellationToken.None);
+        Assert.Same(first, await keys.GetAsync(CancellationToken.None)); // due: still served at once, refreshed behind
+        var second = await NewKeysAsync(keys, first);
         Assert.NotSame(first, second);
 
         idp.Down = true;
         time.Now += TimeSpan.FromSeconds(61);
         Assert.Same(second, await keys.GetAsync(CancellationToken.None));
         Assert.Equal(2, idp.JwksFetches);
+    }
+
+    [Fact]
+    public async Task DueKeys_IdpHanging_ServedAtOnce_OneFetchInFlight_ThenReplaced()
+    {
+        var (keys, idp, time) = Create();
+        var first = await keys.GetAsync(CancellationToken.None);
+        time.Now += TimeSpan.FromSeconds(61);
+        idp.Hang = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var served = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => keys.GetAsync(CancellationToken.None).AsTask())).WaitAsync(TimeSpan.FromSeconds(2));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (Volatile.Read(ref idp.DiscoveryAttempts) < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10); // the background refresh reaching the hanging IdP
+        }
+
+        var more = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => keys.GetAsync(CancellationToken.None).AsTask())).WaitAsync(TimeSpan.FromSeconds(2));
+
+        Assert.All(served.Concat(more), k => Assert.Same(first, k));
+        Assert.Equal(2, Volatile.Read(ref idp.DiscoveryAttempts)); // the first load, then one refresh for all six
+        idp.Hang.SetResult();
+        Assert.NotSame(first, await NewKeysAsync(keys, first));
+        Assert.Equal(2, Volatile.Read(ref idp.DiscoveryAttempts));
+    }
+
+    [Fact]
+    public async Task FailedFetch_BacksOff_DoublingUntilItSucceeds()
+    {
+        var (keys, idp, time) = Create();
+        idp.Down = true;
+
+        Assert.Null(await keys.GetAsync(CancellationToken.None));
+        Assert.Null(await keys.GetAsync(CancellationToken.None)); // within the 1 s back-off: no second attempt
+        var afterFirst = Volatile.Read(ref idp.DiscoveryAttempts);
+        time.Now += OidcSigningKeys.FirstBackoff;
+        Assert.Null(await keys.GetAsync(CancellationToken.None));
+        var afterSecond = Volatile.Read(ref idp.DiscoveryAttempts);
+        time.Now += OidcSigningKeys.FirstBackoff;
+        Assert.Null(await keys.GetAsync(CancellationToken.None)); // the back-off is now 2 s
+        var stillSecond = Volatile.Read(ref idp.DiscoveryAttempts);
+        idp.Down = false;
+        time.Now += OidcSigningKeys.FirstBackoff;
+
+        Assert.NotNull(await keys.GetAsync(CancellationToken.None));
+        Assert.Equal([1, 2, 2, 3], [afterFirst, afterSecond, stillSecond, Volatile.Read(ref idp.DiscoveryAttempts)]);
+    }
+
+    /// <summary>Polls until the background refresh has replaced <paramref name="old"/> (real time, bounded).</summary>
+    private static async Task<OidcSigningKeys.KeySet> NewKeysAsync(OidcSigningKeys keys, OidcSigningKeys.KeySet? old)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (true)
+        {
+            var current = await keys.GetAsync(CancellationToken.None);
+            if (current is not null && !ReferenceEquals(current, old))
+            {
+                return current;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the keys were not replaced within 5 s");
+            await Task.Delay(10);
+        }
     }
 }

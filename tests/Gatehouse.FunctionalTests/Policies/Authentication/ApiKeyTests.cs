@@ -101,6 +101,37 @@ public class ApiKeyTests
         Assert.Equal("GET /orders/1?page=2", accepted);
     }
 
+    [Theory]
+    [InlineData("/orders/1?page=2&API_KEY=key-mobile", "GET /orders/1?page=2")]
+    [InlineData("/orders/1?Api_Key=key-mobile&page=2", "GET /orders/1?page=2")]
+    [InlineData("/orders/1?page=2&api%5FKEY=key-mobile", "GET /orders/1?page=2")]
+    [InlineData("/orders/1?API_KEY=key-mobile", "GET /orders/1")]
+    [InlineData("/public?x=1&API_KEY=key-mobile&Api_key=other", "GET /public?x=1")]
+    public async Task KeyInQuery_AnyCase_RemovedBeforeForwarding(string target, string forwarded)
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend, "apiKey: { queryParameter: api_key }"));
+
+        using var response = await GetAsync(gateway, target);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(forwarded, await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("/orders/1?a=%2B&api_key=key-mobile&c+d=x&e", "GET /orders/1?a=%2B&c+d=x&e")]
+    [InlineData("/public?a=%2B&c+d=x&e&API_KEYS=1", "GET /public?a=%2B&c+d=x&e&API_KEYS=1")]
+    public async Task KeyInQuery_RestOfQueryForwardedAsSent(string target, string forwarded)
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend, "apiKey: { queryParameter: api_key }"));
+
+        using var response = await GetAsync(gateway, target);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(forwarded, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task DefaultAuth_AppliesToEveryRoute_AnonymousOptsOut()
     {

@@ -82,6 +82,52 @@ public class IntrospectionTests
     }
 
     [Theory]
+    [InlineData("""{"exp": {now-3600}}""")]
+    [InlineData("""{"exp": {now-31}}""")]
+    [InlineData("""{"exp": "{now+3600}"}""")]
+    [InlineData("""{"nbf": {now+3600}}""")]
+    [InlineData("""{"aud": [123]}""")]
+    [InlineData("""{"aud": 123}""")]
+    [InlineData("""{"aud": [{"a": "urn:opaque"}, null]}""")]
+    public async Task ActiveAnswer_ExpiredNotYetValidOrForeignAudience_401NotForwarded(string patch)
+    {
+        await using var idp = await TestIdentityProvider.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend, idp));
+        var token = await idp.GetTokenAsync("orders.read", resource: "urn:opaque");
+        await idp.PatchIntrospectionAsync(WithTimes(patch));
+
+        using var first = await GetAsync(gateway, token);
+        using var second = await GetAsync(gateway, token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, first.StatusCode);
+        Assert.Equal("https://gatehouse.dev/problems/unauthenticated", await ProblemTypeAsync(first));
+        Assert.Equal(HttpStatusCode.Unauthorized, second.StatusCode);
+        Assert.Equal(0, backend.Requests);
+    }
+
+    [Theory]
+    [InlineData("""{"exp": {now-10}}""")]
+    [InlineData("""{"nbf": {now+10}}""")]
+    [InlineData("""{"aud": [123, "urn:opaque"]}""")]
+    public async Task ActiveAnswer_WithinSkewOrOneMatchingAudience_Forwarded(string patch)
+    {
+        await using var idp = await TestIdentityProvider.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend, idp));
+        var token = await idp.GetTokenAsync("orders.read", resource: "urn:opaque");
+        await idp.PatchIntrospectionAsync(WithTimes(patch));
+
+        using var response = await GetAsync(gateway, token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>Replaces {now+N} and {now-N} by Unix seconds.</summary>
+    private static string WithTimes(string json) => System.Text.RegularExpressions.Regex.Replace(json, @"\{now([+-]\d+)\}",
+        m => (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    [Theory]
     [InlineData("idp-down")]
     [InlineData("wrong-gateway-secret")]
     public async Task IntrospectionUnavailable_503_FailsClosed(string fault)

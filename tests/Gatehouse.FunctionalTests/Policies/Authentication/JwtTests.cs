@@ -158,6 +158,37 @@ public class JwtTests
         Assert.Equal(0, backend.Requests);
     }
 
+    public static TheoryData<string, bool> CriticalHeaders => new()
+    {
+        { """{"crit":["urn:example:must-understand"],"urn:example:must-understand":true}""", true },
+        { """{"crit":["exp"],"exp":4102444800}""", true },
+        { """{"urn:example:must-understand":true}""", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(CriticalHeaders))]
+    public async Task CriticalHeader_401InvalidToken_SameExtensionNotCritical_200(string header, bool critical)
+    {
+        await using var idp = await TestIdentityProvider.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Config(backend, idp));
+        var claims = new Dictionary<string, object> { ["iss"] = idp.Issuer, ["aud"] = "urn:gateway", ["sub"] = "app", ["scope"] = "orders.read", ["iat"] = Now, ["exp"] = Now + 600 };
+        var token = await idp.SignAsync(claims, JsonSerializer.Deserialize<JsonElement>(header));
+
+        using var response = await GetAsync(gateway, "/orders/1", token);
+
+        if (critical)
+        {
+            await AssertProblemAsync(response, 401, "unauthenticated");
+            Assert.Equal("Bearer error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString());
+            Assert.Equal(0, backend.Requests);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
     [Fact]
     public async Task NoToken_Or_TokenInQuery_401WithoutErrorCode()
     {
