@@ -24,6 +24,13 @@ public class CachePoisoningTests
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>A backend (IIS, Symfony) that serves the URL named in X-Original-URL instead of the request line's.</summary>
+    private static void ServeAdminPageWhenSent(CachingBackend backend, string header) => backend.Handle("/public", context =>
+    {
+        context.Response.Headers.CacheControl = "max-age=60";
+        return context.Response.WriteAsync(context.Request.Headers.ContainsKey(header) ? "admin page" : "public page");
+    });
+
     [Fact]
     public async Task XForwardedHost_FromTheAttacker_NeverReachesTheStoredPage()
     {
@@ -53,12 +60,7 @@ public class CachePoisoningTests
     {
         await using var backend = await CachingBackend.StartAsync();
 
-        // A backend (IIS, Symfony) that serves the URL named in X-Original-URL instead of the request line's.
-        backend.Handle("/public", context =>
-        {
-            context.Response.Headers.CacheControl = "max-age=60";
-            return context.Response.WriteAsync(context.Request.Headers.ContainsKey(header) ? "admin page" : "public page");
-        });
+        ServeAdminPageWhenSent(backend, header);
         // These headers are removed before routing unless kept (RequestHeadersTests); kept, the cache must not store
         // an answer they may have shaped.
         await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend, extra: $"requestHeaders: {{ keep: [{header}] }}"));
@@ -79,11 +81,7 @@ public class CachePoisoningTests
     public async Task UrlOverrideHeader_ByDefault_NeverReachesTheBackend_OneStoredPublicPage(string header)
     {
         await using var backend = await CachingBackend.StartAsync();
-        backend.Handle("/public", context =>
-        {
-            context.Response.Headers.CacheControl = "max-age=60";
-            return context.Response.WriteAsync(context.Request.Headers.ContainsKey(header) ? "admin page" : "public page");
-        });
+        ServeAdminPageWhenSent(backend, header);
         await using var gateway = await TestGateway.StartAsync(ResponseCacheTests.Config(backend));
 
         var attacker = await GetAsync(gateway, "/public", (header, "/admin"));
